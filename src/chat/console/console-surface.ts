@@ -1,0 +1,57 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { renderTerminal } from '../../render/terminal.ts';
+import type { Reply, RequestHandler } from '../../runner/types.ts';
+import type { Actor } from '../../skills/context.ts';
+
+export interface ConsoleOptions {
+  handler: RequestHandler;
+  actor: Actor;
+  input: Readable;
+  output: Writable;
+  /** Where attachments (charts, full logs) are saved, since a terminal cannot show them inline. */
+  filesDir: string;
+  color: boolean;
+  /** Printed once at start, e.g. which cluster the console talks to. */
+  banner: string;
+}
+
+/**
+ * The terminal chat: the same road as Slack, one line at a time. Lines are handled in order, so
+ * piping a script of commands into it works as well as typing.
+ */
+export async function runConsole(options: ConsoleOptions): Promise<void> {
+  const { output } = options;
+  const rl = createInterface({ input: options.input, output, terminal: false });
+  const interactive = 'isTTY' in options.input && options.input.isTTY === true;
+  const prompt = () => {
+    if (interactive) output.write('wh> ');
+  };
+  output.write(`${options.banner}\nType \`help\` for commands, \`exit\` to leave.\n`);
+  prompt();
+  for await (const raw of rl) {
+    const line = raw.trim();
+    if (line === 'exit' || line === 'quit') break;
+    if (line) {
+      const reply = await options.handler.handle({ text: line, actor: options.actor });
+      const saved = await saveAttachments(reply, options.filesDir);
+      output.write(`${renderTerminal(reply, { color: options.color }, saved)}\n\n`);
+    }
+    prompt();
+  }
+  rl.close();
+}
+
+async function saveAttachments(reply: Reply, dir: string): Promise<Map<string, string>> {
+  const saved = new Map<string, string>();
+  if (!reply.ok || !reply.result.attachments?.length) return saved;
+  await mkdir(dir, { recursive: true });
+  for (const attachment of reply.result.attachments) {
+    const path = join(dir, `${reply.requestId.slice(0, 8)}-${attachment.name.replace(/[^\w.-]/g, '_')}`);
+    await writeFile(path, attachment.content);
+    saved.set(attachment.name, path);
+  }
+  return saved;
+}

@@ -1,0 +1,198 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { type Config, configSchema, SECRET_PATHS } from './schema.ts';
+
+/** Environment variables and the config path each one sets. Env wins over the file. */
+export const ENV_VARS: ReadonlyArray<{ name: string; path: string; description: string }> = [
+  { name: 'WH_DATA_DIR', path: 'dataDir', description: 'Directory of the embedded store and saved files' },
+  { name: 'WH_LOG_LEVEL', path: 'logLevel', description: 'fatal|error|warn|info|debug|trace|silent' },
+  { name: 'WH_HTTP_HOST', path: 'http.host', description: 'Address the HTTP server binds' },
+  {
+    name: 'WH_HTTP_PORT',
+    path: 'http.port',
+    description: 'Port of /healthz, /readyz, /metrics, /slack/events',
+  },
+  { name: 'WH_SLACK_MODE', path: 'slack.mode', description: 'socket (default) or http' },
+  { name: 'SLACK_BOT_TOKEN', path: 'slack.botToken', description: 'Bot token (xoxb-…); secret' },
+  {
+    name: 'SLACK_APP_TOKEN',
+    path: 'slack.appToken',
+    description: 'App-level token for Socket Mode (xapp-…); secret',
+  },
+  {
+    name: 'SLACK_SIGNING_SECRET',
+    path: 'slack.signingSecret',
+    description: 'Signing secret for HTTP mode; secret',
+  },
+  { name: 'SLACK_API_URL', path: 'slack.apiUrl', description: 'Slack Web API base URL (tests only)' },
+  { name: 'KUBECONFIG', path: 'kube.kubeconfig', description: 'Kubeconfig file (first of a list is used)' },
+  { name: 'WH_KUBE_CONTEXT', path: 'kube.context', description: 'Kubeconfig context name' },
+  { name: 'WH_KUBE_IN_CLUSTER', path: 'kube.inCluster', description: 'auto|always|never' },
+  { name: 'WH_PROMETHEUS_URL', path: 'prometheus.url', description: 'Prometheus base URL' },
+  { name: 'WH_ES_NODE', path: 'elasticsearch.node', description: 'Elasticsearch URL' },
+  { name: 'WH_ES_USERNAME', path: 'elasticsearch.username', description: 'Elasticsearch user' },
+  { name: 'WH_ES_PASSWORD', path: 'elasticsearch.password', description: 'Elasticsearch password; secret' },
+  { name: 'WH_ES_API_KEY', path: 'elasticsearch.apiKey', description: 'Elasticsearch API key; secret' },
+  { name: 'WH_ES_INDEX', path: 'elasticsearch.indexPattern', description: 'Index pattern, default logs-*' },
+  { name: 'WH_ES_LAYOUT', path: 'elasticsearch.layout', description: 'ecs or fluent-bit field layout' },
+  { name: 'WH_STORE', path: 'store.driver', description: 'sqlite (default) or postgres' },
+  { name: 'WH_DATABASE_URL', path: 'store.postgresUrl', description: 'PostgreSQL URL; secret' },
+  {
+    name: 'WH_AUDIT_STDOUT',
+    path: 'audit.stdout',
+    description: 'true to also print audit records as JSON lines',
+  },
+];
+
+/** One problem with the configuration, named by its path. */
+export interface ConfigProblem {
+  path: string;
+  message: string;
+  /** Where the bad value came from. */
+  source: 'file' | 'env' | 'default';
+}
+
+export class ConfigError extends Error {
+  readonly problems: ConfigProblem[];
+  constructor(problems: ConfigProblem[]) {
+    super(`configuration has ${problems.length} problem(s):\n${formatProblems(problems)}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export function formatProblems(problems: readonly ConfigProblem[]): string {
+  return problems.map((p) => `  - ${p.path} (${p.source}): ${p.message}`).join('\n');
+}
+
+export interface LoadConfigOptions {
+  env: Readonly<Record<string, string | undefined>>;
+  /** Config file path (flag `--config` or env WH_CONFIG); absent means env and defaults only. */
+  configPath?: string | undefined;
+  cwd?: string;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  configPath: string | undefined;
+}
+
+/** Loads and validates config, collecting every problem before failing. The only reader of env. */
+export function loadConfig(options: LoadConfigOptions): LoadedConfig {
+  const cwd = options.cwd ?? process.cwd();
+  const configPath = options.configPath ?? options.env['WH_CONFIG'];
+  const problems: ConfigProblem[] = [];
+  const fromFile = configPath ? readConfigFile(resolve(cwd, configPath), problems) : {};
+  const fromEnv: Record<string, unknown> = {};
+  const envPaths = new Set<string>();
+  for (const { name, path } of ENV_VARS) {
+    let value = options.env[name];
+    if (value === undefined || value === '') continue;
+    if (name === 'KUBECONFIG') value = value.split(':')[0] ?? value;
+    setPath(fromEnv, path, value);
+    envPaths.add(path);
+  }
+  const merged = deepMerge(fromFile, fromEnv);
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const path = issue.path.map(String).join('.') || '(root)';
+      problems.push({
+        path,
+        message: issue.message,
+        source: envPaths.has(path) ? 'env' : hasPath(fromFile, path) ? 'file' : 'default',
+      });
+    }
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  const config = parsed.data;
+  config.dataDir = isAbsolute(config.dataDir) ? config.dataDir : resolve(cwd, config.dataDir);
+  if (config.kube.kubeconfig?.startsWith('~/'))
+    config.kube.kubeconfig = resolve(homedir(), config.kube.kubeconfig.slice(2));
+  return { config, configPath };
+}
+
+function readConfigFile(path: string, problems: ConfigProblem[]): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    problems.push({
+      path: '(file)',
+      message: `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+      source: 'file',
+    });
+    return {};
+  }
+  const doc = parseDocument(text);
+  for (const error of doc.errors) {
+    const line = error.linePos?.[0];
+    problems.push({
+      path: '(file)',
+      message: `YAML error${line ? ` at line ${line.line}, column ${line.col}` : ''}: ${error.message.split('\n')[0]}`,
+      source: 'file',
+    });
+  }
+  const value: unknown = doc.errors.length ? {} : doc.toJS();
+  if (value === null || value === undefined) return {};
+  if (!isRecord(value)) {
+    problems.push({ path: '(file)', message: 'the config file must hold a YAML mapping', source: 'file' });
+    return {};
+  }
+  return value;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    if (!isRecord(next)) node[key] = {};
+    const child = node[key];
+    if (isRecord(child)) node = child;
+  }
+  node[keys[keys.length - 1] ?? path] = value;
+}
+
+function hasPath(source: Record<string, unknown>, path: string): boolean {
+  let node: unknown = source;
+  for (const key of path.split('.')) {
+    if (!isRecord(node) || !(key in node)) return false;
+    node = node[key];
+  }
+  return true;
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = out[key];
+    out[key] = isRecord(current) && isRecord(value) ? deepMerge(current, value) : value;
+  }
+  return out;
+}
+
+/** The config as lines of `path = value`, secrets shown only as set or unset. */
+export function describeConfig(config: Config): string[] {
+  const lines: string[] = [];
+  const walk = (value: unknown, path: string): void => {
+    if (SECRET_PATHS.includes(path)) {
+      lines.push(`${path} = ${value === undefined ? '(unset)' : '(set, hidden)'}`);
+    } else if (isRecord(value)) {
+      for (const [key, child] of Object.entries(value)) walk(child, path ? `${path}.${key}` : key);
+    } else if (value !== undefined) {
+      lines.push(`${path} = ${JSON.stringify(value)}`);
+    }
+  };
+  walk(config, '');
+  for (const secret of SECRET_PATHS) {
+    if (!lines.some((l) => l.startsWith(`${secret} =`))) lines.push(`${secret} = (unset)`);
+  }
+  return lines.sort();
+}

@@ -1,0 +1,31 @@
+import type { Config } from '../config/schema.ts';
+import type { KubeIdentity } from '../kube/types.ts';
+
+/** A Slack user as far as identity mapping needs one. */
+export interface ChatUser {
+  id: string;
+  email?: string | undefined;
+}
+
+/**
+ * Maps chat users to the Kubernetes identity requests are impersonated as.
+ * `null` means the user is refused; there is no "act as the bot" answer for chat users.
+ */
+export class IdentityMap {
+  readonly #rules: Config['identity'];
+
+  constructor(rules: Config['identity']) {
+    this.#rules = rules;
+  }
+
+  resolve(user: ChatUser): KubeIdentity | null {
+    const email = user.email?.toLowerCase();
+    const rule = this.#rules.users.find(
+      (r) => r.slack === user.id || (email !== undefined && r.email?.toLowerCase() === email),
+    );
+    if (rule) return { user: rule.kubeUser, groups: rule.groups };
+    const fallback = this.#rules.unmapped;
+    if (fallback === 'deny') return null;
+    return { user: fallback.kubeUser.replaceAll('{id}', user.id), groups: fallback.groups };
+  }
+}

@@ -1,0 +1,127 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { type AuditEntry, type AuditRecord, GENESIS_HASH, sealRecord } from '../audit/audit-record.ts';
+import { type AuditRow, fromRow, toRow } from './audit-row.ts';
+import type { AuditLog, Idempotency, Store } from './types.ts';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS audit (
+  seq INTEGER PRIMARY KEY,
+  request_id TEXT NOT NULL,
+  time TEXT NOT NULL,
+  type TEXT NOT NULL,
+  body TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_request ON audit (request_id);
+CREATE TABLE IF NOT EXISTS idempotency (
+  key TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+);
+`;
+
+/** The embedded default: one SQLite file through Node's built-in node:sqlite. */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  readonly audit: AuditLog;
+  readonly idempotency: Idempotency;
+  readonly #db: DatabaseSync;
+
+  constructor(path: string, now: () => number = Date.now) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.#db = new DatabaseSync(path);
+    // WAL lets `audit tail` read while the bot writes; busy_timeout waits instead of failing.
+    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;');
+    this.#db.exec(SCHEMA);
+    this.audit = new SqliteAuditLog(this.#db);
+    this.idempotency = new SqliteIdempotency(this.#db, now);
+  }
+
+  async ping(): Promise<void> {
+    this.#db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.isOpen) this.#db.close();
+  }
+}
+
+function auditRow(row: Record<string, unknown>): AuditRow {
+  return {
+    seq: Number(row['seq']),
+    body: String(row['body']),
+    prev_hash: String(row['prev_hash']),
+    hash: String(row['hash']),
+  };
+}
+
+class SqliteAuditLog implements AuditLog {
+  readonly #db: DatabaseSync;
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  async append(entry: AuditEntry): Promise<AuditRecord> {
+    // IMMEDIATE takes the write lock first, so two processes never chain onto the same head.
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const head = this.#db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get();
+      const seq = head ? Number(head['seq']) + 1 : 1;
+      const prevHash = head ? String(head['hash']) : GENESIS_HASH;
+      const record = sealRecord(entry, seq, prevHash);
+      const row = toRow(record);
+      this.#db
+        .prepare(
+          'INSERT INTO audit (seq, request_id, time, type, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(row.seq, record.requestId, record.time, record.type, row.body, row.prev_hash, row.hash);
+      this.#db.exec('COMMIT');
+      return record;
+    } catch (e) {
+      this.#db.exec('ROLLBACK');
+      throw e;
+    }
+  }
+
+  async tail(limit: number): Promise<AuditRecord[]> {
+    const rows = this.#db
+      .prepare('SELECT seq, body, prev_hash, hash FROM audit ORDER BY seq DESC LIMIT ?')
+      .all(limit)
+      .map(auditRow);
+    return rows.map(fromRow).reverse();
+  }
+
+  async *all(pageSize = 1000): AsyncIterable<AuditRecord> {
+    let after = 0;
+    for (;;) {
+      const rows = this.#db
+        .prepare('SELECT seq, body, prev_hash, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ?')
+        .all(after, pageSize)
+        .map(auditRow);
+      for (const row of rows) yield fromRow(row);
+      const last = rows[rows.length - 1];
+      if (!last || rows.length < pageSize) return;
+      after = Number(last.seq);
+    }
+  }
+}
+
+class SqliteIdempotency implements Idempotency {
+  readonly #db: DatabaseSync;
+  readonly #now: () => number;
+  constructor(db: DatabaseSync, now: () => number) {
+    this.#db = db;
+    this.#now = now;
+  }
+
+  async claim(key: string, ttlSeconds: number): Promise<boolean> {
+    const now = this.#now();
+    this.#db.prepare('DELETE FROM idempotency WHERE expires_at <= ?').run(now);
+    const result = this.#db
+      .prepare('INSERT INTO idempotency (key, expires_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING')
+      .run(key, now + ttlSeconds * 1000);
+    return Number(result.changes) === 1;
+  }
+}

@@ -1,0 +1,27 @@
+import type { AuditEntry, AuditRecord } from '../audit/audit-record.ts';
+
+/** The append-only, hash-chained audit log. */
+export interface AuditLog {
+  /** Appends one record atomically after the current head; concurrent appends are serialised. */
+  append(entry: AuditEntry): Promise<AuditRecord>;
+  /** The newest `limit` records, oldest first. */
+  tail(limit: number): Promise<AuditRecord[]>;
+  /** Every record in seq order, streamed in pages. */
+  all(pageSize?: number): AsyncIterable<AuditRecord>;
+}
+
+/** Side-effect deduplication (Slack retries, double clicks). */
+export interface Idempotency {
+  /** True for the first caller of a key within ttlSeconds, false for every repeat. */
+  claim(key: string, ttlSeconds: number): Promise<boolean>;
+}
+
+/** Everything Wheelhouse keeps: SQLite by default, PostgreSQL to scale out. */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  audit: AuditLog;
+  idempotency: Idempotency;
+  /** For /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
