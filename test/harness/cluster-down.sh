@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Stop the local e2e cluster started by cluster-up.sh.
+#
+#   test/harness/cluster-down.sh           # stop processes, keep state (pki, etcd data, logs)
+#   test/harness/cluster-down.sh --purge   # ... and delete $WH_E2E_DIR
+#
+# Stops processes by pid file first, then sweeps for any process whose binary
+# lives under the harness cache bin dir (${WH_CACHE_DIR:-<repo>/.cache}/bin),
+# so nothing is left behind even if pid files were lost.
+set -euo pipefail
+
+HARNESS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib.sh
+source "$HARNESS_DIR/lib.sh"
+
+PURGE=0
+case "${1:-}" in
+  --purge) PURGE=1 ;;
+  "") ;;
+  *) wh_die "usage: $0 [--purge]" ;;
+esac
+
+# stop order: consumers first (together), then the apiserver, etcd last
+STAGES=("kwok kube-scheduler kube-controller-manager" "kube-apiserver" "etcd")
+
+bin_root_real="$(readlink -f "$WH_BIN_ROOT" 2>/dev/null || echo "$WH_BIN_ROOT")"
+
+# our_pid <pid>: is it a process running a binary from our cache bin dir?
+our_pid() {
+  local exe
+  exe="$(readlink -f "/proc/$1/exe" 2>/dev/null)" || return 1
+  # a deleted (rebuilt) binary shows as "<path> (deleted)"
+  exe="${exe% (deleted)}"
+  [[ "$exe" == "$bin_root_real"/* ]]
+}
+
+sweep_pids() { # all live pids whose executable is under the cache bin dir
+  local d pid
+  for d in /proc/[0-9]*; do
+    pid="${d#/proc/}"
+    [ "$pid" = "$$" ] && continue
+    our_pid "$pid" && echo "$pid"
+  done
+  return 0
+}
+
+stop_pids() { # stop_pids <pid>... : TERM, wait up to 10s, then KILL
+  [ "$#" -gt 0 ] || return 0
+  kill -TERM "$@" 2>/dev/null || true
+  local i p left
+  for (( i = 0; i < 50; i++ )); do
+    left=()
+    for p in "$@"; do kill -0 "$p" 2>/dev/null && left+=("$p"); done
+    [ "${#left[@]}" -eq 0 ] && return 0
+    sleep 0.2
+  done
+  wh_log "force-killing ${left[*]}"
+  kill -KILL "${left[@]}" 2>/dev/null || true
+  sleep 0.2
+}
+
+stopped=0
+for stage in "${STAGES[@]}"; do
+  pids=()
+  for c in $stage; do
+    pidf="$WH_PID_DIR/$c.pid"
+    [ -s "$pidf" ] || continue
+    pid="$(cat "$pidf")"
+    if kill -0 "$pid" 2>/dev/null && our_pid "$pid"; then
+      wh_log "stopping $c (pid $pid)"
+      pids+=("$pid")
+    fi
+    rm -f "$pidf"
+  done
+  if [ "${#pids[@]}" -gt 0 ]; then
+    stop_pids "${pids[@]}"
+    stopped=$(( stopped + ${#pids[@]} ))
+  fi
+done
+
+mapfile -t strays < <(sweep_pids)
+if [ "${#strays[@]}" -gt 0 ]; then
+  for pid in "${strays[@]}"; do
+    wh_log "stopping stray $(readlink "/proc/$pid/exe" 2>/dev/null | xargs -r basename) (pid $pid)"
+  done
+  stop_pids "${strays[@]}"
+  stopped=$(( stopped + ${#strays[@]} ))
+fi
+
+mapfile -t left < <(sweep_pids)
+[ "${#left[@]}" -eq 0 ] || wh_die "processes still running: ${left[*]}"
+wh_log "stopped $stopped process(es); none left under $WH_BIN_ROOT"
+
+if [ "$PURGE" = 1 ]; then
+  case "$WH_E2E_DIR" in
+    "" | / | "$HOME" | "$WH_REPO_DIR") wh_die "refusing to purge suspicious WH_E2E_DIR=$WH_E2E_DIR" ;;
+  esac
+  rm -rf "$WH_E2E_DIR"
+  wh_log "purged $WH_E2E_DIR"
+fi
