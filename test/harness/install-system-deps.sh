@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the integration and end-to-end tests talk to, when missing:
-# Prometheus and Alertmanager (real protocol peers), openssl (the e2e cluster's certificates),
-# and fonts for chart text. Also makes sure the local PostgreSQL server is up.
+# Prometheus and Alertmanager (real protocol peers), openssl, curl and util-linux (the e2e
+# cluster's certificates, readiness probes, setsid/flock), and fonts for chart text. Also makes sure the local PostgreSQL server is up.
 # Runs as `npm pretest`, so `npm ci && npm test` is the whole set-up on a fresh machine.
 set -euo pipefail
 
@@ -10,6 +10,8 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v setsid >/dev/null 2>&1 && command -v flock >/dev/null 2>&1 || need+=(util-linux)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 command -v pg_isready >/dev/null 2>&1 || need+=(postgresql-client)
 
