@@ -10,7 +10,11 @@ export interface AuditLog {
   all(pageSize?: number): AsyncIterable<AuditRecord>;
 }
 
-/** Side-effect deduplication (Slack retries, double clicks). */
+/**
+ * Side-effect deduplication. Slack retries events (a slow handler is retried while the first
+ * attempt still runs), so every answer is claimed by a key derived from the event first; in the
+ * store, so several replicas share the claims. Keep keys ≥ 6 minutes: Slack's retries span ~5.
+ */
 export interface Idempotency {
   /** True for the first caller of a key within ttlSeconds, false for every repeat. */
   claim(key: string, ttlSeconds: number): Promise<boolean>;

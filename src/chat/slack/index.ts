@@ -1,0 +1,19 @@
+export { createBoltLogger } from './bolt-logger.ts';
+export type { Idempotency } from '../../store/types.ts';
+export { type AnswerTarget, type DeliveryOutcome, deliverAnswer, uploadFiles } from './slack-delivery.ts';
+export { createSlackDirectory, type SlackDirectory, type SlackUserProfile } from './slack-directory.ts';
+export type { SlackBlockAction } from './slack-payloads.ts';
+export {
+  createSlackSurface,
+  type ResolveIdentity,
+  type SlackSurface,
+  type SlackSurfaceOptions,
+} from './slack-surface.ts';
+export { slackToPlainText, stripBotMention } from './slack-text.ts';
+export {
+  type RateLimitRetryOptions,
+  SLACK_CLIENT_DEFAULTS,
+  type SlackClientSettings,
+  slackClientOptions,
+  withRateLimitRetry,
+} from './slack-web-client.ts';

@@ -1,0 +1,386 @@
+import { randomUUID } from 'node:crypto';
+import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import type { Logger } from 'pino';
+import { toWheelhouseError, WheelhouseError } from '../../errors.ts';
+import type { HttpServer } from '../../http/http-server.ts';
+import type { KubeIdentity } from '../../kube/types.ts';
+import { type BlockKitLimits, renderReply } from '../../render/block-kit.ts';
+import type { Reply, RequestHandler } from '../../runner/types.ts';
+import type { Actor } from '../../skills/context.ts';
+import type { WheelhouseMetrics } from '../../telemetry/metrics.ts';
+import { boltLevelOf, createBoltLogger } from './bolt-logger.ts';
+import type { Idempotency } from '../../store/types.ts';
+import { type AnswerTarget, deliverAnswer } from './slack-delivery.ts';
+import {
+  appMentionSchema,
+  blockActionsSchema,
+  directMessageSchema,
+  eventEnvelopeSchema,
+  type SlackBlockAction,
+  slashCommandSchema,
+  toBlockActions,
+} from './slack-payloads.ts';
+import { slackToPlainText, stripBotMention } from './slack-text.ts';
+import {
+  type RateLimitRetryOptions,
+  type SlackClientSettings,
+  slackClientOptions,
+} from './slack-web-client.ts';
+
+/**
+ * Maps a Slack user to the Kubernetes identity requests are impersonated as: `undefined` acts as
+ * the bot's own identity, `null` means the user may not use Wheelhouse.
+ */
+export type ResolveIdentity = (slackUserId: string) => Promise<KubeIdentity | undefined | null>;
+
+export interface SlackSurfaceOptions {
+  /** Socket Mode needs no public ingress (the default); HTTP mode receives on `/slack/events`. */
+  mode: 'socket' | 'http';
+  /** Bot token (xoxb-…). */
+  botToken: string;
+  /** App-level token (xapp-…) with connections:write; Socket Mode only. */
+  appToken?: string | undefined;
+  /** Signing secret that Slack's requests are verified with; HTTP mode only. */
+  signingSecret?: string | undefined;
+  /** Web API base URL; tests point it at a local peer. @default 'https://slack.com/api/' */
+  apiUrl?: string | undefined;
+  /** Timeout, retries and concurrency of the Web API client. */
+  client?: Partial<Omit<SlackClientSettings, 'apiUrl'>> | undefined;
+  /** Waits and retries after a 429, per call. */
+  rateLimit?: RateLimitRetryOptions | undefined;
+  handler: RequestHandler;
+  resolveIdentity: ResolveIdentity;
+  idempotency: Idempotency;
+  logger: Logger;
+  /** The process's HTTP server; HTTP mode adds `POST /slack/events` to it (no second port). */
+  httpServer?: HttpServer | undefined;
+  metrics?: Pick<WheelhouseMetrics, 'observeDelivery'> | undefined;
+  /** The slash command. @default '/wh' */
+  command?: string | undefined;
+  /**
+   * Ephemeral text the slash command is acknowledged with, so the user sees at once that the
+   * request arrived; '' acknowledges without text. @default ':hourglass_flowing_sand: Working on it…'
+   */
+  ackText?: string | undefined;
+  /** How long claims of events are kept. @default 600 */
+  dedupeTtlSeconds?: number | undefined;
+  /** Largest request body the HTTP receiver reads. @default 1 MiB */
+  maxBodyBytes?: number | undefined;
+  /** How long `stop()` waits for answers in flight before cancelling them. @default 10000 */
+  drainMs?: number | undefined;
+  /** Called for buttons and menus in our messages (after the action is acknowledged). */
+  onBlockAction?: ((action: SlackBlockAction) => Promise<void>) | undefined;
+}
+
+/** Wheelhouse in Slack: slash command, mentions and DMs, answered through a RequestHandler. */
+export interface SlackSurface {
+  /** Verifies the bot token (auth.test), then connects (Socket Mode) or starts accepting `/slack/events`. */
+  start(): Promise<void>;
+  /** Stops receiving, waits for answers in flight (then cancels them), and disconnects. */
+  stop(): Promise<void>;
+  /** The configured Web API client, for features that post on their own (alerts, approvals). */
+  readonly client: WebClient;
+}
+
+/** Room kept in every answer for the note a fallback delivery adds on top. */
+const ANSWER_LIMITS: Partial<BlockKitLimits> = { maxBlocks: 49, maxMessageChars: 9_500 };
+const DEFAULT_ACK_TEXT = ':hourglass_flowing_sand: Working on it…';
+
+/** What one incoming question needs, whichever way it came. */
+interface Question {
+  text: string;
+  userId: string;
+  userName?: string | undefined;
+  dedupeKey: string;
+  target: AnswerTarget;
+  /** Shown as the first line of a channel answer, e.g. "/wh pods shop". */
+  echo?: string | undefined;
+}
+
+/** Builds the Bolt app, its receiver and listeners. Nothing connects until `start()`. */
+export function createSlackSurface(options: SlackSurfaceOptions): SlackSurface {
+  const logger = options.logger.child({ component: 'slack-surface' });
+  const boltLogger = createBoltLogger(options.logger);
+  const command = options.command ?? '/wh';
+  const ttl = options.dedupeTtlSeconds ?? 600;
+  const drainMs = options.drainMs ?? 10_000;
+  const clientOptions = slackClientOptions(
+    { ...options.client, ...(options.apiUrl === undefined ? {} : { apiUrl: options.apiUrl }) },
+    boltLogger,
+  );
+
+  let receiver: HTTPReceiver | SocketModeReceiver;
+  if (options.mode === 'socket') {
+    if (!options.appToken) {
+      throw new WheelhouseError('CONFIG', 'Slack Socket Mode needs an app-level token.', {
+        hint: 'Create an app-level token (xapp-…) with the connections:write scope, or use HTTP mode with a signing secret.',
+      });
+    }
+    receiver = new SocketModeReceiver({
+      appToken: options.appToken,
+      logger: boltLogger,
+      installerOptions: { clientOptions },
+    });
+  } else {
+    if (!options.signingSecret) {
+      throw new WheelhouseError('CONFIG', 'Slack HTTP mode needs the signing secret.', {
+        hint: "Copy the Signing Secret from the Slack app's Basic Information page.",
+      });
+    }
+    if (options.httpServer === undefined) {
+      throw new WheelhouseError('CONFIG', 'Slack HTTP mode needs the HTTP server to receive /slack/events.');
+    }
+    receiver = new HTTPReceiver({
+      signingSecret: options.signingSecret,
+      endpoints: '/slack/events',
+      logger: boltLogger,
+      bodyLimit: options.maxBodyBytes ?? 1024 * 1024,
+    });
+  }
+
+  const app = new App({
+    token: options.botToken,
+    receiver,
+    logger: boltLogger,
+    logLevel: boltLevelOf(options.logger.level),
+    clientOptions,
+    // auth.test runs in start(), so a bad token fails there with a clear error, not on the first event.
+    deferInitialization: true,
+    // Bolt's default conversation store is an unbounded in-memory map we have no use for.
+    convoStore: false,
+  });
+  const client = app.client;
+  const deliveryDeps = { client, logger, rateLimit: options.rateLimit };
+
+  let accepting = false;
+  let running = false;
+  const inFlight = new Set<Promise<void>>();
+  const controllers = new Set<AbortController>();
+  const track = (work: Promise<void>): Promise<void> => {
+    inFlight.add(work);
+    return work.finally(() => inFlight.delete(work));
+  };
+
+  async function answer(q: Question): Promise<void> {
+    if (!(await options.idempotency.claim(q.dedupeKey, ttl))) {
+      logger.info({ key: q.dedupeKey }, 'Slack delivered a request again (retry); it is answered once');
+      return;
+    }
+    const controller = new AbortController();
+    controllers.add(controller);
+    try {
+      // The handler promises never to throw; if it does anyway, the user still gets an answer.
+      const reply = await ask(q, controller.signal).catch((error: unknown) => {
+        logger.error({ err: error }, 'The request handler threw');
+        return localError(toWheelhouseError(error));
+      });
+      const message = renderReply(reply, {
+        requestedBy: q.echo === undefined ? undefined : { userId: q.userId, text: q.echo },
+        limits: ANSWER_LIMITS,
+      });
+      const outcome = await deliverAnswer(deliveryDeps, q.target, message, reply.ok ? 'result' : 'error');
+      options.metrics?.observeDelivery('slack', outcome);
+    } finally {
+      controllers.delete(controller);
+    }
+  }
+
+  async function ask(q: Question, signal: AbortSignal): Promise<Reply> {
+    let kube: KubeIdentity | undefined | null;
+    try {
+      kube = await options.resolveIdentity(q.userId);
+    } catch (error) {
+      logger.error(
+        { err: error, user: q.userId },
+        'Could not resolve the Kubernetes identity of a Slack user',
+      );
+      return localError(
+        new WheelhouseError(
+          'INTERNAL',
+          'I could not look up who you are in Kubernetes; the details are in the log.',
+        ),
+      );
+    }
+    if (kube === null) {
+      logger.info({ user: q.userId }, 'Slack user is not mapped to a Kubernetes identity');
+      return localError(
+        new WheelhouseError(
+          'FORBIDDEN',
+          'Your Slack account is not mapped to a Kubernetes identity, so I cannot act for you.',
+          {
+            hint: 'Ask a Wheelhouse admin to add your Slack user or e-mail address to the identity map.',
+          },
+        ),
+      );
+    }
+    const actor: Actor = {
+      surface: 'slack',
+      id: q.userId,
+      name: q.userName,
+      channel: q.target.channel,
+      thread: q.target.threadTs,
+      kube,
+    };
+    return options.handler.handle({ text: q.text, actor, signal });
+  }
+
+  /** Never lets a listener's failure reach Bolt as an unhandled rejection, nor crash the process. */
+  const guarded = (what: string, work: () => Promise<void>): Promise<void> =>
+    track(
+      work().catch((error: unknown) => {
+        logger.error({ err: error, listener: what }, 'Slack listener failed');
+      }),
+    );
+
+  app.command(command, async ({ ack, body }) => {
+    const ackText = options.ackText ?? DEFAULT_ACK_TEXT;
+    await (ackText === '' ? ack() : ack({ response_type: 'ephemeral', text: ackText }));
+    if (!accepting) return;
+    await guarded('command', async () => {
+      const parsed = slashCommandSchema.safeParse(body);
+      if (!parsed.success) {
+        logger.warn({ issues: parsed.error.issues }, 'Ignoring a slash command payload that does not parse');
+        return;
+      }
+      const c = parsed.data;
+      const text = slackToPlainText(c.text).trim();
+      await answer({
+        text,
+        userId: c.user_id,
+        userName: c.user_name,
+        dedupeKey: `slack:command:${c.trigger_id}`,
+        echo: `${c.command} ${text}`.trim(),
+        target: {
+          channel: c.channel_id,
+          userId: c.user_id,
+          responseUrl: c.response_url,
+          errorsPrivate: true,
+        },
+      });
+    });
+  });
+
+  app.event('app_mention', async ({ body, event, context }) => {
+    if (!accepting) return;
+    await guarded('app_mention', async () => {
+      const envelope = eventEnvelopeSchema.safeParse(body);
+      const mention = appMentionSchema.safeParse(event);
+      if (!envelope.success || !mention.success) {
+        logger.debug('Ignoring an app_mention that does not parse (e.g. posted by a bot)');
+        return;
+      }
+      const m = mention.data;
+      // A DM is answered from its message.im event; never answer the same words twice.
+      if (m.channel.startsWith('D')) return;
+      await answer({
+        text: slackToPlainText(stripBotMention(m.text, context.botUserId)).trim(),
+        userId: m.user,
+        dedupeKey: `slack:event:${envelope.data.event_id}`,
+        target: { channel: m.channel, threadTs: m.thread_ts ?? m.ts, userId: m.user, errorsPrivate: true },
+      });
+    });
+  });
+
+  app.event('message', async ({ body, event }) => {
+    if (!accepting) return;
+    await guarded('message', async () => {
+      const envelope = eventEnvelopeSchema.safeParse(body);
+      const dm = directMessageSchema.safeParse(event);
+      // Only plain DMs from people: channel messages reach us as app_mention; edits, joins and
+      // bot messages carry a subtype or bot_id.
+      if (!envelope.success || !dm.success) return;
+      const m = dm.data;
+      await answer({
+        text: slackToPlainText(m.text).trim(),
+        userId: m.user,
+        dedupeKey: `slack:event:${envelope.data.event_id}`,
+        target: { channel: m.channel, threadTs: m.thread_ts, userId: m.user, errorsPrivate: false },
+      });
+    });
+  });
+
+  app.action(/.*/, async ({ ack, body }) => {
+    await ack();
+    if (!accepting) return;
+    await guarded('block_actions', async () => {
+      const parsed = blockActionsSchema.safeParse(body);
+      if (!parsed.success) {
+        logger.debug({ issues: parsed.error.issues }, 'Ignoring an interaction payload that does not parse');
+        return;
+      }
+      for (const action of toBlockActions(parsed.data)) {
+        if (!(await options.idempotency.claim(`slack:action:${action.actionTs}:${action.actionId}`, ttl)))
+          continue;
+        if (options.onBlockAction === undefined) {
+          logger.info({ actionId: action.actionId }, 'No handler for this Slack action');
+          continue;
+        }
+        await options.onBlockAction(action);
+      }
+    });
+  });
+
+  app.error(async (error) => {
+    logger.error({ err: error }, 'Bolt reported an error');
+  });
+
+  if (options.mode === 'http' && options.httpServer !== undefined && receiver instanceof HTTPReceiver) {
+    const http = receiver;
+    options.httpServer.routeRaw('POST', '/slack/events', (req, res) => {
+      if (!accepting) {
+        // Slack retries a 503, so an event that reaches a stopping replica is not lost.
+        res.writeHead(503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'not_accepting' }));
+        return;
+      }
+      try {
+        http.requestListener(req, res);
+      } catch (error) {
+        logger.error({ err: error }, 'Slack HTTP receiver failed');
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      }
+    });
+  }
+
+  return {
+    client,
+    async start() {
+      try {
+        await app.init();
+      } catch (error) {
+        throw new WheelhouseError('CONFIG', 'Slack did not accept the bot token.', {
+          hint: 'Check the Bot User OAuth Token (xoxb-…) and that the app is installed in the workspace.',
+          cause: error,
+        });
+      }
+      accepting = true;
+      if (options.mode === 'socket') await app.start();
+      running = true;
+      logger.info({ mode: options.mode, command }, 'Slack surface started');
+    },
+    async stop() {
+      accepting = false;
+      if (!running) return;
+      running = false;
+      let timer: NodeJS.Timeout | undefined;
+      const drained = Promise.allSettled([...inFlight]).then(() => true);
+      const late = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), drainMs);
+      });
+      if (!(await Promise.race([drained, late]))) {
+        logger.warn({ inFlight: inFlight.size }, 'Cancelling Slack answers still running at shutdown');
+        for (const c of controllers) c.abort();
+        await Promise.allSettled([...inFlight]);
+      }
+      clearTimeout(timer);
+      if (options.mode === 'socket') await app.stop();
+      logger.info('Slack surface stopped');
+    },
+  };
+}
+
+function localError(error: WheelhouseError): Reply {
+  return { ok: false, requestId: randomUUID(), skill: undefined, durationMs: 0, error };
+}
