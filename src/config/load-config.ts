@@ -108,6 +108,12 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   const config = parsed.data;
+  // "auto" means what kubectl's libraries do: the service account when running in a pod and no
+  // kubeconfig was given explicitly.
+  if (config.kube.inCluster === 'auto') {
+    config.kube.inCluster =
+      options.env['KUBERNETES_SERVICE_HOST'] && config.kube.kubeconfig === undefined ? 'always' : 'never';
+  }
   config.dataDir = isAbsolute(config.dataDir) ? config.dataDir : resolve(cwd, config.dataDir);
   if (config.kube.kubeconfig?.startsWith('~/'))
     config.kube.kubeconfig = resolve(homedir(), config.kube.kubeconfig.slice(2));

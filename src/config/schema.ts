@@ -52,7 +52,24 @@ export const configSchema = z.object({
       apiUrl: z.url().optional(),
       requestTimeoutMs: z.coerce.number().int().positive().default(10_000),
     })
-    .default({ mode: 'socket', requestTimeoutMs: 10_000 }),
+    .default({ mode: 'socket', requestTimeoutMs: 10_000 })
+    .superRefine((slack, ctx) => {
+      if (!slack.botToken) return;
+      if (slack.mode === 'socket' && !slack.appToken) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['appToken'],
+          message: 'Socket Mode needs an app-level token (SLACK_APP_TOKEN, xapp-…)',
+        });
+      }
+      if (slack.mode === 'http' && !slack.signingSecret) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['signingSecret'],
+          message: 'HTTP mode needs the signing secret (SLACK_SIGNING_SECRET)',
+        });
+      }
+    }),
   kube: z
     .object({
       /** Path to a kubeconfig; default KUBECONFIG or ~/.kube/config, or the in-cluster service account. */

@@ -18,6 +18,11 @@ export class IdentityMap {
     this.#rules = rules;
   }
 
+  /** True when some rule maps by email, so callers know to look the email up. */
+  usesEmail(): boolean {
+    return this.#rules.users.some((r) => r.email !== undefined);
+  }
+
   resolve(user: ChatUser): KubeIdentity | null {
     const email = user.email?.toLowerCase();
     const rule = this.#rules.users.find(

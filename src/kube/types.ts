@@ -61,6 +61,9 @@ export interface LogQuery {
  * What skills may read from Kubernetes, always on behalf of one identity.
  * Every method throws a WheelhouseError: NOT_FOUND (unknown namespace or object, with a hint),
  * FORBIDDEN (naming the verb and resource the API server refused) or KUBE_UNREACHABLE.
+ * Objects come compacted (no managedFields; pod specs and templates keep only container names,
+ * images, resources and restart policies: see `compact` in resources.ts) and may be the cache's own
+ * instances: treat them as read-only (copy before changing).
  */
 export interface KubeReader {
   listPods(query: PodQuery): Promise<V1Pod[]>;
@@ -75,9 +78,17 @@ export interface KubeReader {
   readLog(query: LogQuery): Promise<string>;
 }
 
+/** Per-request context a reader passes on to the API server. */
+export interface KubeReaderOptions {
+  /** Sent as the `Audit-ID` header so the API server's audit log joins Wheelhouse's. */
+  requestId?: string | undefined;
+  /** Cancels in-flight requests (the runner's request timeout). */
+  signal?: AbortSignal | undefined;
+}
+
 /** The narrow Kubernetes client the runtime uses. `as(undefined)` acts as Wheelhouse's own identity. */
 export interface KubeClient {
-  as(identity: KubeIdentity | undefined): KubeReader;
+  as(identity: KubeIdentity | undefined, options?: KubeReaderOptions): KubeReader;
   /** True once the watch-fed caches have synced (for /readyz). */
   ready(): boolean;
   /** The API server URL and context name, for display. */

@@ -136,7 +136,7 @@ async function execute(
   const timeout = AbortSignal.timeout(deps.requestTimeoutMs);
   const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
   const ctx: SkillContext = {
-    kube: deps.kube.as(request.actor.kube),
+    kube: deps.kube.as(request.actor.kube, { requestId, signal }),
     metrics: deps.metrics,
     logSearch: deps.logSearch,
     charts: deps.charts,

@@ -1,5 +1,5 @@
-export { createBoltLogger } from './bolt-logger.ts';
 export type { Idempotency } from '../../store/types.ts';
+export { createBoltLogger } from './bolt-logger.ts';
 export { type AnswerTarget, type DeliveryOutcome, deliverAnswer, uploadFiles } from './slack-delivery.ts';
 export { createSlackDirectory, type SlackDirectory, type SlackUserProfile } from './slack-directory.ts';
 export type { SlackBlockAction } from './slack-payloads.ts';

@@ -8,9 +8,9 @@ import type { KubeIdentity } from '../../kube/types.ts';
 import { type BlockKitLimits, renderReply } from '../../render/block-kit.ts';
 import type { Reply, RequestHandler } from '../../runner/types.ts';
 import type { Actor } from '../../skills/context.ts';
+import type { Idempotency } from '../../store/types.ts';
 import type { WheelhouseMetrics } from '../../telemetry/metrics.ts';
 import { boltLevelOf, createBoltLogger } from './bolt-logger.ts';
-import type { Idempotency } from '../../store/types.ts';
 import { type AnswerTarget, deliverAnswer } from './slack-delivery.ts';
 import {
   appMentionSchema,

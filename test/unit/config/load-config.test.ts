@@ -63,6 +63,21 @@ describe('loadConfig', () => {
     expect(problems.find((p) => p.path === 'identity.users.0')?.message).toContain('slack');
   });
 
+  it('asks for the token each Slack mode needs', () => {
+    const socket = problemsOf(() => loadConfig({ env: { SLACK_BOT_TOKEN: 'xoxb-1' } }));
+    expect(socket.map((p) => p.path)).toEqual(['slack.appToken']);
+    const http = problemsOf(() => loadConfig({ env: { SLACK_BOT_TOKEN: 'xoxb-1', WH_SLACK_MODE: 'http' } }));
+    expect(http.map((p) => p.path)).toEqual(['slack.signingSecret']);
+  });
+
+  it('uses the service account only inside a pod without an explicit kubeconfig', () => {
+    expect(loadConfig({ env: { KUBERNETES_SERVICE_HOST: '10.0.0.1' } }).config.kube.inCluster).toBe('always');
+    expect(
+      loadConfig({ env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBECONFIG: '/k' } }).config.kube.inCluster,
+    ).toBe('never');
+    expect(loadConfig({ env: {} }).config.kube.inCluster).toBe('never');
+  });
+
   it('never prints secret values, even when they are invalid', () => {
     const secret = 'xoxp-super-secret-value';
     const error = (() => {
@@ -91,13 +106,27 @@ describe('loadConfig', () => {
 describe('describeConfig', () => {
   it('hides secrets but says whether they are set', () => {
     const { config } = loadConfig({
-      env: { SLACK_BOT_TOKEN: 'xoxb-123-secret', WH_ES_PASSWORD: 'pa55', WH_PROMETHEUS_URL: 'http://p:9090' },
+      env: {
+        SLACK_BOT_TOKEN: 'xoxb-123-secret',
+        SLACK_APP_TOKEN: 'xapp-456-secret',
+        WH_ES_PASSWORD: 'pa55',
+        WH_PROMETHEUS_URL: 'http://p:9090',
+      },
     });
     const text = describeConfig(config).join('\n');
     expect(text).toContain('slack.botToken = (set, hidden)');
-    expect(text).toContain('slack.appToken = (unset)');
+    expect(text).toContain('slack.signingSecret = (unset)');
     expect(text).toContain('prometheus.url = "http://p:9090"');
     expect(text).not.toContain('xoxb-123-secret');
+    expect(text).not.toContain('xapp-456-secret');
     expect(text).not.toContain('pa55');
+  });
+});
+
+describe('the example config file', () => {
+  it('is valid', () => {
+    const { config } = loadConfig({ env: {}, configPath: 'test/fixtures/config/example.yaml' });
+    expect(config.identity.users).toHaveLength(2);
+    expect(config.elasticsearch.layout).toBe('fluent-bit');
   });
 });

@@ -1,0 +1,244 @@
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { skills } from '../skills/index.ts';
+import { runConsole } from './chat/console/console-surface.ts';
+import { createSlackSurface, type SlackSurface } from './chat/slack/slack-surface.ts';
+import type { Config } from './config/schema.ts';
+import { createHttpServer } from './http/http-server.ts';
+import { IdentityMap } from './identity/identity-map.ts';
+import { ClientNodeKubeClient } from './kube/client-node-kube-client.ts';
+import type { KubeIdentity } from './kube/types.ts';
+import { createRedactor } from './redact/redactor.ts';
+import { EChartsChartRenderer } from './render/echarts-chart-renderer.ts';
+import { createRunner } from './runner/run-request.ts';
+import type { RequestHandler } from './runner/types.ts';
+import { SkillRegistry } from './skills/registry.ts';
+import { parseDurationSeconds } from './skills/schema.ts';
+import { ElasticsearchLogSearch } from './sources/elasticsearch-log-search.ts';
+import { PrometheusMetricsSource } from './sources/prometheus-metrics-source.ts';
+import { openStore } from './store/open-store.ts';
+import type { Store } from './store/types.ts';
+import { createMetrics, type WheelhouseMetrics } from './telemetry/metrics.ts';
+
+/** The assembled bot: what surfaces need, and how to shut it down. */
+export interface Wheelhouse {
+  runner: RequestHandler;
+  kube: ClientNodeKubeClient;
+  store: Store;
+  metrics: WheelhouseMetrics;
+  close(): Promise<void>;
+}
+
+/** The composition root: every dependency is built here and passed in; nothing reaches for one. */
+export async function buildWheelhouse(config: Config, logger: Logger): Promise<Wheelhouse> {
+  const store = await openStore(config);
+  const kube = ClientNodeKubeClient.create({
+    inCluster: config.kube.inCluster === 'always',
+    kubeconfigPath: config.kube.kubeconfig,
+    context: config.kube.context,
+    qps: config.kube.qps,
+    burst: config.kube.burst,
+    requestTimeoutMs: config.kube.requestTimeoutMs,
+    logger: logger.child({ component: 'kube' }),
+  });
+  await kube.start();
+  const { prometheus: prom, elasticsearch: es } = config;
+  const metricsSource = prom.url
+    ? new PrometheusMetricsSource({ url: prom.url, timeoutMs: prom.timeoutMs })
+    : undefined;
+  const logSearch = es.node
+    ? new ElasticsearchLogSearch({
+        node: es.node,
+        auth: es.apiKey
+          ? { apiKey: es.apiKey }
+          : es.username
+            ? { username: es.username, password: es.password ?? '' }
+            : undefined,
+        indexPattern: es.indexPattern,
+        layout: es.layout,
+        fields: es.fields,
+        timeoutMs: es.timeoutMs,
+        maxRangeSeconds: parseDurationSeconds(es.maxRange),
+      })
+    : undefined;
+  const metrics = createMetrics();
+  const audit = config.audit.stdout ? teeAuditToStdout(store) : store.audit;
+  const runner = createRunner({
+    registry: new SkillRegistry(skills),
+    kube,
+    metrics: metricsSource,
+    logSearch,
+    charts: new EChartsChartRenderer(),
+    redact: createRedactor(config.redaction.patterns.map((p) => new RegExp(p, 'g'))),
+    audit,
+    limits: {
+      ...config.limits,
+      maxMetricsRangeSeconds: parseDurationSeconds(config.limits.maxMetricsRange) ?? 7 * 86400,
+    },
+    requestTimeoutMs: config.limits.requestTimeoutMs,
+    logger: logger.child({ component: 'runner' }),
+    observe: (reply) => metrics.observeReply(reply),
+  });
+  return {
+    runner,
+    kube,
+    store,
+    metrics,
+    async close() {
+      await Promise.allSettled([kube.close(), logSearch?.close(), store.close()]);
+    },
+  };
+}
+
+function teeAuditToStdout(store: Store): Store['audit'] {
+  return {
+    ...store.audit,
+    tail: (n) => store.audit.tail(n),
+    all: (size) => store.audit.all(size),
+    async append(entry) {
+      const record = await store.audit.append(entry);
+      process.stdout.write(`${JSON.stringify({ audit: record })}\n`);
+      return record;
+    },
+  };
+}
+
+/** `wheelhouse console`: the terminal chat. Logs go to a file so they do not mix with answers. */
+export async function runConsoleCommand(
+  config: Config,
+  who: { osUser: string; kube: KubeIdentity | undefined },
+): Promise<number> {
+  const logger = pino(
+    { level: config.logLevel },
+    pino.destination({ dest: join(config.dataDir, 'console.log'), mkdir: true, sync: false }),
+  );
+  const app = await buildWheelhouse(config, logger);
+  const target = app.kube.describeTarget();
+  const acting = who.kube
+    ? `as ${who.kube.user}${who.kube.groups.length ? ` (${who.kube.groups.join(', ')})` : ''}`
+    : 'as your kubeconfig user';
+  const pending = app.kube.pending();
+  try {
+    await runConsole({
+      handler: app.runner,
+      actor: { surface: 'console', id: who.osUser, name: who.osUser, kube: who.kube },
+      input: process.stdin,
+      output: process.stdout,
+      filesDir: join(config.dataDir, 'files'),
+      color: process.stdout.isTTY === true,
+      banner: [
+        `Wheelhouse console — cluster ${target.server} (context ${target.context}), acting ${acting}.`,
+        pending.length
+          ? `Not reachable yet: ${pending.map((p) => p.resource).join(', ')} (${pending[0]?.error ?? 'retrying'}).`
+          : '',
+        `Metrics: ${config.prometheus.url ?? 'not configured (WH_PROMETHEUS_URL)'}; log search: ${config.elasticsearch.node ?? 'not configured (WH_ES_NODE)'}.`,
+      ]
+        .filter(Boolean)
+        .join('\n'),
+    });
+    return 0;
+  } finally {
+    await app.close();
+    logger.flush();
+  }
+}
+
+/** A running server: where it listens, and how to stop it gracefully. */
+export interface RunningServer {
+  url: string;
+  app: Wheelhouse;
+  stop(): Promise<void>;
+}
+
+/** Starts the HTTP endpoints and, with a bot token, the Slack surface. */
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const app = await buildWheelhouse(config, logger);
+  const http = createHttpServer({
+    host: config.http.host,
+    port: config.http.port,
+    logger,
+    maxBodyBytes: config.http.maxBodyBytes,
+    metricsRegistry: app.metrics.registry,
+    readiness: async () => [
+      {
+        name: 'kube-caches',
+        ok: app.kube.ready(),
+        detail: app.kube
+          .pending()
+          .map((p) => p.resource)
+          .join(', '),
+      },
+      await app.store.ping().then(
+        () => ({ name: 'store', ok: true }),
+        (e: unknown) => ({ name: 'store', ok: false, detail: String(e) }),
+      ),
+    ],
+  });
+  let slack: SlackSurface | undefined;
+  if (config.slack.botToken) {
+    const identities = new IdentityMap(config.identity);
+    const emails = new Map<string, string | undefined>();
+    slack = createSlackSurface({
+      mode: config.slack.mode,
+      botToken: config.slack.botToken,
+      appToken: config.slack.appToken,
+      signingSecret: config.slack.signingSecret,
+      apiUrl: config.slack.apiUrl,
+      client: { timeoutMs: config.slack.requestTimeoutMs },
+      handler: app.runner,
+      resolveIdentity: async (id) =>
+        identities.resolve({ id, email: await emailOf(slack, id, identities, emails) }),
+      idempotency: app.store.idempotency,
+      logger,
+      httpServer: http,
+      metrics: app.metrics,
+      maxBodyBytes: config.http.maxBodyBytes,
+    });
+  } else {
+    logger.warn('no SLACK_BOT_TOKEN: serving HTTP only (/healthz, /readyz, /metrics)');
+  }
+  const address = await http.listen();
+  await slack?.start();
+  logger.info(
+    { url: address.url, slack: slack ? config.slack.mode : 'off', store: app.store.kind },
+    'wheelhouse is serving',
+  );
+  return {
+    url: address.url,
+    app,
+    async stop() {
+      // Stop taking new work first, then finish what is in flight, then release resources.
+      await slack?.stop();
+      await http.close();
+      await app.close();
+    },
+  };
+}
+
+/** `wheelhouse serve`: Slack plus the HTTP endpoints, until SIGTERM or SIGINT. */
+export async function runServeCommand(config: Config): Promise<number> {
+  const logger = pino({ level: config.logLevel, base: { app: 'wheelhouse' } });
+  const server = await startServer(config, logger);
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  logger.info({ signal }, 'shutting down');
+  await server.stop();
+  logger.flush();
+  return 0;
+}
+
+/** Looks up a Slack user's email only when some identity rule maps by email; remembered per user. */
+async function emailOf(
+  slack: SlackSurface | undefined,
+  id: string,
+  identities: IdentityMap,
+  emails: Map<string, string | undefined>,
+): Promise<string | undefined> {
+  if (!slack || !identities.usesEmail() || emails.has(id)) return emails.get(id);
+  const info = await slack.client.users.info({ user: id }).catch(() => undefined);
+  const email = info?.user?.profile?.email;
+  emails.set(id, email);
+  return email;
+}

@@ -1,0 +1,25 @@
+/**
+ * Where the e2e environment is. `npm run test:e2e` (test/harness/e2e.sh) brings it up and sets
+ * these; running the e2e project without them is a mistake, so it fails rather than skips.
+ */
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(
+      `${name} is not set: run the e2e suite with \`npm run test:e2e\`, which starts the environment`,
+    );
+  }
+  return value;
+}
+
+export const e2e = {
+  get kubeconfig(): string {
+    return required('WH_E2E_KUBECONFIG');
+  },
+  get kubectl(): string {
+    return required('WH_E2E_KUBECTL');
+  },
+  get prometheusUrl(): string {
+    return required('WH_E2E_PROMETHEUS_URL');
+  },
+};
