@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // Prometheus, PostgreSQL, the Slack peer) and e2e (the real control plane from test/harness).
 export default defineConfig({
   test: {
+    reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
       {
         test: {
