@@ -55,7 +55,8 @@ export async function startE2eBot(): Promise<E2eBot> {
       WH_KUBE_CONTEXT: 'wheelhouse',
       WH_DATA_DIR: dataDir,
       WH_HTTP_HOST: '127.0.0.1',
-      WH_HTTP_PORT: '0',
+      // The port Prometheus scrapes as job "wheelhouse" (test/harness/observability-up.sh).
+      WH_HTTP_PORT: e2e.botPort,
       WH_LOG_LEVEL: 'warn',
       WH_PROMETHEUS_URL: e2e.prometheusUrl,
       WH_SLACK_MODE: 'http',

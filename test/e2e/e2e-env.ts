@@ -22,4 +22,8 @@ export const e2e = {
   get prometheusUrl(): string {
     return required('WH_E2E_PROMETHEUS_URL');
   },
+  /** The bot's HTTP port, where Prometheus scrapes it (WH_E2E_BOT_METRICS is host:port). */
+  get botPort(): string {
+    return required('WH_E2E_BOT_METRICS').split(':').pop() ?? '28080';
+  },
 };

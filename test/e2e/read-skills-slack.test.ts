@@ -1,10 +1,15 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { verifyChain } from '../../src/audit/audit-record.ts';
 import type { PeerMessage } from '../support/slack-peer.ts';
 import { ALICE, auditRecords, CHANNEL, type E2eBot, messageText, STRANGER, startE2eBot } from './bot.ts';
 import { e2e } from './e2e-env.ts';
+
+const instantQuery = z.object({
+  data: z.object({ result: z.array(z.object({ value: z.tuple([z.number(), z.string()]) })) }),
+});
 
 let bot: E2eBot;
 
@@ -169,6 +174,29 @@ describe('read skills through Slack against the real cluster', () => {
   it('answers a typo with "did you mean"', async () => {
     const { text } = await ask('/wh pdos shop');
     expect(text).toMatch(/Did you mean `pods`/);
+  });
+
+  it('exposes per-skill request metrics that the real Prometheus scrapes', async () => {
+    const own = await (await fetch(`${bot.server.url}/metrics`)).text();
+    expect(own).toMatch(/wheelhouse_requests_total\{skill="pods-list",outcome="ok"\} [1-9]/);
+    expect(own).toMatch(/wheelhouse_requests_total\{skill="pods-list",outcome="denied"\} [1-9]/);
+    const query = new URL('/api/v1/query', e2e.prometheusUrl);
+    query.searchParams.set('query', 'sum(wheelhouse_requests_total{job="wheelhouse",skill="pods-list"})');
+    const ours = [...own.matchAll(/wheelhouse_requests_total\{skill="pods-list",[^}]*\} (\d+)/g)].reduce(
+      (sum, m) => sum + Number(m[1]),
+      0,
+    );
+    expect(ours).toBeGreaterThanOrEqual(4);
+    // Prometheus scrapes every 5 s; wait until it has seen this bot's counts.
+    const deadline = Date.now() + 30_000;
+    let value = 0;
+    while (Date.now() < deadline && value < ours) {
+      const body = instantQuery.parse(await (await fetch(query)).json());
+      value = Number(body.data.result[0]?.value[1] ?? 0);
+      if (value < ours) await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    expect(value).toBe(ours);
+    expect((await fetch(`${bot.server.url}/readyz`)).status).toBe(200);
   });
 
   it('names an unknown workload', async () => {

@@ -38,6 +38,6 @@ wh_log "e2e environment ready in $((SECONDS - t0)) s (cluster started here: $sta
 source "$WH_E2E_DIR/env"
 # shellcheck disable=SC1091
 source "$WH_E2E_DIR/observability/env"
-export WH_E2E_KUBECONFIG="$WH_KUBECONFIG" WH_E2E_KUBECTL="$KUBECTL" WH_E2E_PROMETHEUS_URL WH_E2E_ALERTMANAGER_URL WH_E2E_EXPORTER_URL
+export WH_E2E_KUBECONFIG="$WH_KUBECONFIG" WH_E2E_KUBECTL="$KUBECTL" WH_E2E_PROMETHEUS_URL WH_E2E_ALERTMANAGER_URL WH_E2E_EXPORTER_URL WH_E2E_BOT_METRICS
 
 npx vitest run --project e2e "$@"
