@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { verifyChain } from './audit/audit-record.ts';
 import { ConfigError, describeConfig, ENV_VARS, formatProblems, loadConfig } from './config/load-config.ts';
 import type { Config } from './config/schema.ts';
-import { runConsoleCommand, runServeCommand } from './main.ts';
+import { isWheelhouseError, type WheelhouseError } from './errors.ts';
 import { openStore } from './store/open-store.ts';
 
 const HELP: Record<string, string> = {
@@ -58,9 +58,13 @@ const OPTIONS = {
   json: { type: 'boolean' },
 } as const;
 
+type ParsedArgs = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
+
+const COMMANDS = new Set(['serve', 'console', 'config', 'audit']);
+
 /** Runs the CLI; returns the process exit code. */
 export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
+  let parsed: ParsedArgs;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
   } catch (e) {
@@ -74,7 +78,13 @@ export async function main(argv: string[], env: Record<string, string | undefine
     return 0;
   }
 
+  // Usage mistakes exit 2 before the config is read, so a broken config cannot hide them.
+  if (command !== undefined && !COMMANDS.has(command)) {
+    process.stderr.write(`Unknown command "${command}".\n\n${HELP['main']}\n`);
+    return 2;
+  }
   if (command === 'config' && sub !== 'check') return usage('config');
+  if (command === 'audit' && sub !== 'verify' && sub !== 'tail') return usage('audit');
   let config: Config;
   try {
     config = loadConfig({ env, configPath: values.config }).config;
@@ -87,26 +97,61 @@ export async function main(argv: string[], env: Record<string, string | undefine
   }
   if (values.context) config.kube.context = values.context;
 
+  try {
+    return await run(command, sub, config, values);
+  } catch (e) {
+    // A coded error at startup (unreadable kubeconfig, unknown context, …) is the operator's to fix:
+    // say what and how, not a stack trace.
+    if (isWheelhouseError(e)) {
+      process.stderr.write(describeFatal(e));
+      return 1;
+    }
+    throw e;
+  }
+}
+
+function describeFatal(e: WheelhouseError): string {
+  const lines = [`wheelhouse: ${e.message}`];
+  if (e.hint) lines.push(`  ${e.hint}`);
+  lines.push(`  (${e.code}${typeof e.detail === 'string' ? `: ${e.detail}` : ''})`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function run(
+  command: string | undefined,
+  sub: string | undefined,
+  config: Config,
+  values: ParsedArgs['values'],
+): Promise<number> {
   switch (command) {
     case 'config':
       process.stdout.write(`Configuration is valid.\n${describeConfig(config).join('\n')}\n`);
       return 0;
     case 'audit':
-      if (sub === 'verify') return auditVerify(config);
-      if (sub === 'tail') return auditTail(config, Number(values.n ?? 20), values.json ?? false);
-      return usage('audit');
+      return sub === 'verify'
+        ? auditVerify(config)
+        : auditTail(config, Number(values.n ?? 20), values.json ?? false);
     case 'serve':
-      return runServeCommand(config);
+      return (await loadMain()).runServeCommand(config);
     case 'console':
-      return runConsoleCommand(config, consoleIdentity(values.as, values['as-group']));
-    case undefined:
+      return (await loadMain()).runConsoleCommand(config, consoleIdentity(values.as, values['as-group']));
+    case undefined: {
+      const { runConsoleCommand, runServeCommand } = await loadMain();
       return config.slack.botToken
         ? runServeCommand(config)
         : runConsoleCommand(config, consoleIdentity(values.as, values['as-group']));
+    }
     default:
-      process.stderr.write(`Unknown command "${command}".\n\n${HELP['main']}\n`);
-      return 2;
+      return usage('main');
   }
+}
+
+/**
+ * The composition root pulls in Slack, Kubernetes, Elasticsearch and chart rendering (about a
+ * second of imports); help, config check and audit do not need any of it.
+ */
+function loadMain(): Promise<typeof import('./main.ts')> {
+  return import('./main.ts');
 }
 
 function usage(command: string): number {

@@ -31,7 +31,7 @@ export interface Wheelhouse {
 
 /** The composition root: every dependency is built here and passed in; nothing reaches for one. */
 export async function buildWheelhouse(config: Config, logger: Logger): Promise<Wheelhouse> {
-  const store = await openStore(config);
+  // The kube client first: a bad kubeconfig fails before anything holds a connection open.
   const kube = ClientNodeKubeClient.create({
     inCluster: config.kube.inCluster === 'always',
     kubeconfigPath: config.kube.kubeconfig,
@@ -41,6 +41,7 @@ export async function buildWheelhouse(config: Config, logger: Logger): Promise<W
     requestTimeoutMs: config.kube.requestTimeoutMs,
     logger: logger.child({ component: 'kube' }),
   });
+  const store = await openStore(config);
   await kube.start();
   const { prometheus: prom, elasticsearch: es } = config;
   const metricsSource = prom.url

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { type Config, configSchema, SECRET_PATHS } from './schema.ts';
 
@@ -114,6 +114,11 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
     config.kube.inCluster =
       options.env['KUBERNETES_SERVICE_HOST'] && config.kube.kubeconfig === undefined ? 'always' : 'never';
   }
+  // Like kubectl: without KUBECONFIG, ~/.kube/config. Naming the file means a missing one is an
+  // error at start, not a silent fallback to http://localhost:8080.
+  if (config.kube.inCluster === 'never' && config.kube.kubeconfig === undefined) {
+    config.kube.kubeconfig = join(options.env['HOME'] ?? homedir(), '.kube', 'config');
+  }
   config.dataDir = isAbsolute(config.dataDir) ? config.dataDir : resolve(cwd, config.dataDir);
   if (config.kube.kubeconfig?.startsWith('~/'))
     config.kube.kubeconfig = resolve(homedir(), config.kube.kubeconfig.slice(2));
@@ -169,8 +174,9 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
 function hasPath(source: Record<string, unknown>, path: string): boolean {
   let node: unknown = source;
   for (const key of path.split('.')) {
-    if (!isRecord(node) || !(key in node)) return false;
-    node = node[key];
+    if (Array.isArray(node) && /^\d+$/.test(key) && Number(key) < node.length) node = node[Number(key)];
+    else if (isRecord(node) && key in node) node = node[key];
+    else return false;
   }
   return true;
 }

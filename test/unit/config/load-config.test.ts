@@ -60,6 +60,7 @@ describe('loadConfig', () => {
     );
     expect(problems.find((p) => p.path === 'slack.botToken')?.source).toBe('env');
     expect(problems.find((p) => p.path === 'http.port')?.source).toBe('file');
+    expect(problems.find((p) => p.path === 'identity.users.0')?.source).toBe('file');
     expect(problems.find((p) => p.path === 'identity.users.0')?.message).toContain('slack');
   });
 
@@ -76,6 +77,10 @@ describe('loadConfig', () => {
       loadConfig({ env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBECONFIG: '/k' } }).config.kube.inCluster,
     ).toBe('never');
     expect(loadConfig({ env: {} }).config.kube.inCluster).toBe('never');
+    expect(loadConfig({ env: { HOME: '/home/ana' } }).config.kube.kubeconfig).toBe('/home/ana/.kube/config');
+    expect(
+      loadConfig({ env: { KUBERNETES_SERVICE_HOST: '10.0.0.1' } }).config.kube.kubeconfig,
+    ).toBeUndefined();
   });
 
   it('never prints secret values, even when they are invalid', () => {
