@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'SOURCE_ERROR'
   | 'INVALID_QUERY'
   | 'RATE_LIMITED'
+  | 'CONFLICT'
+  | 'DRY_RUN_REJECTED'
   | 'TIMEOUT'
   | 'AUDIT_UNAVAILABLE'
   | 'CONFIG'

@@ -67,7 +67,8 @@ const world: FakeKubeOptions = {
 
 async function run(command: string, options: FakeKubeOptions = world): Promise<SkillResult> {
   const parsed = parseCommand(command, registry);
-  if (parsed.kind !== 'skill') throw new Error('expected a skill command');
+  if (parsed.kind !== 'skill' || parsed.skill.risk !== 'read')
+    throw new Error('expected a read skill command');
   return parsed.skill.run(parsed.input, skillContext(fakeKube(options)));
 }
 

@@ -67,7 +67,8 @@ async function run(
   limits: Partial<Limits> = {},
 ): Promise<Run> {
   const parsed = parseCommand(command, registry);
-  if (parsed.kind !== 'skill') throw new Error('expected a skill command');
+  if (parsed.kind !== 'skill' || parsed.skill.risk !== 'read')
+    throw new Error('expected a read skill command');
   const kube = fakeKube(options);
   const result = await parsed.skill.run(parsed.input, skillContext(kube, { limits }));
   return { result, kube };

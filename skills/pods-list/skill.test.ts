@@ -34,7 +34,8 @@ const pods = [
 
 async function run(command: string, kube = fakeKube({ pods })): Promise<SkillResult> {
   const parsed = parseCommand(command, registry);
-  if (parsed.kind !== 'skill') throw new Error('expected a skill command');
+  if (parsed.kind !== 'skill' || parsed.skill.risk !== 'read')
+    throw new Error('expected a read skill command');
   return parsed.skill.run(parsed.input, skillContext(kube));
 }
 

@@ -20,7 +20,8 @@ const minutesAgo = (m: number): Date => new Date(TEST_NOW.getTime() - m * 60_000
 
 async function run(command: string, options: FakeKubeOptions): Promise<SkillResult> {
   const parsed = parseCommand(command, registry);
-  if (parsed.kind !== 'skill') throw new Error('expected a skill command');
+  if (parsed.kind !== 'skill' || parsed.skill.risk !== 'read')
+    throw new Error('expected a read skill command');
   return parsed.skill.run(parsed.input, skillContext(fakeKube(options)));
 }
 

@@ -113,6 +113,8 @@ export const ERROR_PRESENTATION: Record<ErrorCode, { emoji: string; label: strin
   SOURCE_ERROR: { emoji: ':warning:', label: 'Data source error' },
   INVALID_QUERY: { emoji: ':triangular_ruler:', label: 'Invalid query' },
   RATE_LIMITED: { emoji: ':traffic_light:', label: 'Slow down' },
+  CONFLICT: { emoji: ':twisted_rightwards_arrows:', label: 'Conflicting change' },
+  DRY_RUN_REJECTED: { emoji: ':x:', label: 'Rejected by the API server' },
   TIMEOUT: { emoji: ':stopwatch:', label: 'Took too long' },
   AUDIT_UNAVAILABLE: { emoji: ':ledger:', label: 'Audit log unavailable' },
   CONFIG: { emoji: ':wrench:', label: 'Configuration problem' },

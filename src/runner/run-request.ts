@@ -8,7 +8,7 @@ import { type Command, inputError, parseCommand } from '../planner/grammar.ts';
 import { help } from '../planner/help.ts';
 import { evaluate, type Plan } from '../policy/evaluate.ts';
 import type { Actor, Limits, SkillContext } from '../skills/context.ts';
-import type { AnySkill } from '../skills/define-skill.ts';
+import type { AnySkill, ReadSkill } from '../skills/define-skill.ts';
 import type { SkillRegistry } from '../skills/registry.ts';
 import type { SkillResult } from '../skills/result.ts';
 import type { ChartRenderer, LogSearch, MetricsSource } from '../sources/types.ts';
@@ -64,6 +64,13 @@ export async function runRequest(deps: RunnerDeps, request: ChatRequest): Promis
       trace.skill = command.skill;
       trace.plan = planOf(command);
       authorize(trace.plan, request.actor);
+      if (command.skill.risk !== 'read') {
+        // Policy denies every write until the change road is wired; this keeps it so by construction.
+        throw new WheelhouseError(
+          'POLICY_DENIED',
+          `${command.skill.name} changes the cluster, and changes are not enabled.`,
+        );
+      }
       outcome = {
         ok: true,
         result: await execute(deps, command.skill, command.input, request, requestId, now),
@@ -127,7 +134,7 @@ function authorize(plan: Plan, actor: Actor): void {
 
 async function execute(
   deps: RunnerDeps,
-  skill: AnySkill,
+  skill: ReadSkill,
   input: Record<string, unknown>,
   request: ChatRequest,
   requestId: string,

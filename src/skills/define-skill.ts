@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { ChangeProposal } from '../changes/types.ts';
 import type { SkillContext } from './context.ts';
 import type { SkillResult } from './result.ts';
 
@@ -30,14 +31,13 @@ export interface SkillExample<Input> {
   input: Input;
 }
 
-export interface SkillDefinition<Schema extends z.ZodObject> {
+interface SkillBase<Schema extends z.ZodObject> {
   /** `<resource>-<action>`, equal to the folder name under skills/. */
   name: string;
   title: string;
   /** Written for the planner: purpose, then "Use when…", then "Not for… (use X)". */
   description: string;
   input: Schema;
-  risk: Risk;
   /** Kubernetes verbs and resources the skill uses: for policy, RBAC templates and docs. */
   verbs: string[];
   resources: string[];
@@ -45,41 +45,74 @@ export interface SkillDefinition<Schema extends z.ZodObject> {
   examples: Array<SkillExample<z.input<Schema>>>;
   /** One line for audit and approvals, e.g. "list pods in shop". */
   summarize(input: z.output<Schema>): string;
+}
+
+/** A read skill answers directly. */
+export interface ReadSkillDefinition<Schema extends z.ZodObject> extends SkillBase<Schema> {
+  risk: 'read';
   run(input: z.output<Schema>, ctx: SkillContext): Promise<SkillResult>;
 }
 
-/** A skill with its schema erased, as the registry and runner hold it. */
-export interface AnySkill {
+/**
+ * A write skill never changes anything itself: it proposes desired state, and the runner
+ * authorizes, previews (dry-run and diff), approves, applies and verifies it.
+ */
+export interface WriteSkillDefinition<Schema extends z.ZodObject> extends SkillBase<Schema> {
+  risk: 'write' | 'dangerous';
+  propose(input: z.output<Schema>, ctx: SkillContext): Promise<ChangeProposal>;
+}
+
+export type SkillDefinition<Schema extends z.ZodObject> =
+  | ReadSkillDefinition<Schema>
+  | WriteSkillDefinition<Schema>;
+
+interface ErasedSkillBase {
   name: string;
   title: string;
   description: string;
   input: z.ZodObject;
-  risk: Risk;
   verbs: string[];
   resources: string[];
   grammar: GrammarHints<Record<string, unknown>>;
   examples: Array<SkillExample<Record<string, unknown>>>;
   summarize(input: Record<string, unknown>): string;
+}
+
+/** A read skill with its schema erased, as the registry and runner hold it. */
+export interface ReadSkill extends ErasedSkillBase {
+  risk: 'read';
   run(input: Record<string, unknown>, ctx: SkillContext): Promise<SkillResult>;
 }
 
+/** A write skill with its schema erased. */
+export interface WriteSkill extends ErasedSkillBase {
+  risk: 'write' | 'dangerous';
+  propose(input: Record<string, unknown>, ctx: SkillContext): Promise<ChangeProposal>;
+}
+
+export type AnySkill = ReadSkill | WriteSkill;
+
 /**
- * Declares a skill. The returned object validates its own input before `summarize` and `run`,
- * so the erased form can be called with anything the grammar or the planner produced.
+ * Declares a skill. The returned object validates its own input before `summarize`, `run` and
+ * `propose`, so the erased form can be called with anything the grammar or the planner produced.
  */
+export function defineSkill<Schema extends z.ZodObject>(definition: ReadSkillDefinition<Schema>): ReadSkill;
+export function defineSkill<Schema extends z.ZodObject>(definition: WriteSkillDefinition<Schema>): WriteSkill;
 export function defineSkill<Schema extends z.ZodObject>(definition: SkillDefinition<Schema>): AnySkill {
   const parse = (input: Record<string, unknown>): z.output<Schema> => definition.input.parse(input);
-  return {
+  const base: ErasedSkillBase = {
     name: definition.name,
     title: definition.title,
     description: definition.description,
     input: definition.input,
-    risk: definition.risk,
     verbs: definition.verbs,
     resources: definition.resources,
     grammar: { ...(definition.grammar ?? {}) } as GrammarHints<Record<string, unknown>>,
     examples: definition.examples as Array<SkillExample<Record<string, unknown>>>,
     summarize: (input) => definition.summarize(parse(input)),
-    run: (input, ctx) => definition.run(parse(input), ctx),
   };
+  if (definition.risk === 'read') {
+    return { ...base, risk: 'read', run: (input, ctx) => definition.run(parse(input), ctx) };
+  }
+  return { ...base, risk: definition.risk, propose: (input, ctx) => definition.propose(parse(input), ctx) };
 }

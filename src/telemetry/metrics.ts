@@ -17,6 +17,8 @@ const OUTCOME_OF: Record<ErrorCode, RequestOutcome> = {
   FORBIDDEN: 'denied',
   POLICY_DENIED: 'denied',
   RATE_LIMITED: 'denied',
+  CONFLICT: 'user_error',
+  DRY_RUN_REJECTED: 'user_error',
   KUBE_UNREACHABLE: 'failure',
   SOURCE_NOT_CONFIGURED: 'failure',
   SOURCE_UNAVAILABLE: 'failure',

@@ -8,7 +8,7 @@ import { workloadDescribe } from '../../skills/workload-describe/skill.ts';
 import { ClientNodeKubeClient } from '../../src/kube/client-node-kube-client.ts';
 import { summarizePod } from '../../src/kube/pod-status.ts';
 import type { KubeIdentity, KubeReader } from '../../src/kube/types.ts';
-import type { AnySkill } from '../../src/skills/define-skill.ts';
+import type { ReadSkill } from '../../src/skills/define-skill.ts';
 import type { SkillResult } from '../../src/skills/result.ts';
 import { skillContext } from '../support/fake-kube.ts';
 
@@ -148,7 +148,7 @@ describe('ClientNodeKubeClient against the e2e cluster', () => {
   });
 
   describe('the skills over the real client, as alice', () => {
-    const runSkill = (skill: AnySkill, input: Record<string, unknown>): Promise<SkillResult> =>
+    const runSkill = (skill: ReadSkill, input: Record<string, unknown>): Promise<SkillResult> =>
       skill.run(input, skillContext(cached.as(alice), { now: () => new Date() }));
 
     it('pods-list explains the unhealthy pods', async () => {

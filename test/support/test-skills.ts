@@ -95,7 +95,7 @@ export const changeThing = defineSkill({
   grammar: { command: 'change', positional: ['name'] },
   examples: [{ utterance: 'change a', command: '/wh change a', input: { name: 'a' } }],
   summarize: (i) => `change ${i.name}`,
-  async run() {
-    throw new Error('a write skill must never run while writes are disabled');
+  async propose() {
+    throw new Error('a write skill must never be asked for a proposal while writes are disabled');
   },
 });
