@@ -1,5 +1,8 @@
 import pg from 'pg';
+import { castVote } from '../approvals/approval-rules.ts';
+import type { ApprovalRecord, ApprovalStatus, ApprovalStore, VoteResult } from '../approvals/types.ts';
 import { type AuditEntry, type AuditRecord, GENESIS_HASH, sealRecord } from '../audit/audit-record.ts';
+import { parseApproval } from './approval-row.ts';
 import { type AuditRow, fromRow, toRow } from './audit-row.ts';
 import type { AuditLog, Idempotency, Store } from './types.ts';
 
@@ -18,6 +21,13 @@ CREATE TABLE IF NOT EXISTS idempotency (
   key TEXT PRIMARY KEY,
   expires_at BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS approvals (
+  id TEXT PRIMARY KEY,
+  status TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status, expires_at);
 `;
 
 /** Any number, fixed: the transaction lock that serialises audit appends across replicas. */
@@ -28,12 +38,14 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres';
   readonly audit: AuditLog;
   readonly idempotency: Idempotency;
+  readonly approvals: ApprovalStore;
   readonly #pool: pg.Pool;
 
   private constructor(pool: pg.Pool, now: () => number) {
     this.#pool = pool;
     this.audit = new PostgresAuditLog(pool);
     this.idempotency = new PostgresIdempotency(pool, now);
+    this.approvals = new PostgresApprovals(pool);
   }
 
   static async open(url: string, now: () => number = Date.now): Promise<PostgresStore> {
@@ -142,5 +154,108 @@ class PostgresIdempotency implements Idempotency {
       [key, now + ttlSeconds * 1000, now],
     );
     return result.rowCount === 1;
+  }
+}
+
+class PostgresApprovals implements ApprovalStore {
+  readonly #pool: pg.Pool;
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  /** Read-modify-write of one row under SELECT … FOR UPDATE, so concurrent clicks on any replica serialise. */
+  async #locked<T>(
+    id: string,
+    fn: (record: ApprovalRecord | undefined) => { next?: ApprovalRecord; result: T },
+  ): Promise<T> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      const row = await client.query('SELECT body FROM approvals WHERE id = $1 FOR UPDATE', [id]);
+      const current = row.rows[0] ? parseApproval(String(row.rows[0].body)) : undefined;
+      const { next, result } = fn(current);
+      if (next) {
+        await client.query('UPDATE approvals SET status = $1, expires_at = $2, body = $3 WHERE id = $4', [
+          next.status,
+          next.expiresAt,
+          JSON.stringify(next),
+          next.id,
+        ]);
+      }
+      await client.query('COMMIT');
+      return result;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  async create(record: ApprovalRecord): Promise<void> {
+    await this.#pool.query('INSERT INTO approvals (id, status, expires_at, body) VALUES ($1, $2, $3, $4)', [
+      record.id,
+      record.status,
+      record.expiresAt,
+      JSON.stringify(record),
+    ]);
+  }
+
+  async get(id: string): Promise<ApprovalRecord | undefined> {
+    const row = await this.#pool.query('SELECT body FROM approvals WHERE id = $1', [id]);
+    return row.rows[0] ? parseApproval(String(row.rows[0].body)) : undefined;
+  }
+
+  vote(id: string, approverId: string, now: Date): Promise<VoteResult> {
+    return this.#locked<VoteResult>(id, (record) =>
+      record ? castVote(record, approverId, now) : { result: { kind: 'rejected', reason: 'unknown' } },
+    );
+  }
+
+  deny(id: string, by: string, reason: string, now: Date): Promise<boolean> {
+    return this.#locked(id, (record) =>
+      record?.status === 'pending'
+        ? {
+            next: {
+              ...record,
+              status: 'denied',
+              decidedBy: by,
+              reason: `${reason} (at ${now.toISOString()})`,
+            },
+            result: true,
+          }
+        : { result: false },
+    );
+  }
+
+  transition(id: string, from: ApprovalStatus, to: ApprovalStatus, reason?: string): Promise<boolean> {
+    return this.#locked(id, (record) =>
+      record?.status === from
+        ? { next: { ...record, status: to, ...(reason === undefined ? {} : { reason }) }, result: true }
+        : { result: false },
+    );
+  }
+
+  async expire(now: Date): Promise<ApprovalRecord[]> {
+    const result = await this.#pool.query(
+      `UPDATE approvals SET status = 'expired', body = jsonb_set(body::jsonb, '{status}', '"expired"')::text
+       WHERE status = 'pending' AND expires_at <= $1 RETURNING body`,
+      [now.toISOString()],
+    );
+    return result.rows.map((row) => parseApproval(String(row.body)));
+  }
+
+  async pending(): Promise<ApprovalRecord[]> {
+    const result = await this.#pool.query(
+      "SELECT body FROM approvals WHERE status = 'pending' ORDER BY expires_at",
+    );
+    return result.rows.map((row) => parseApproval(String(row.body)));
+  }
+
+  async setMessage(id: string, where: ApprovalRecord['where']): Promise<void> {
+    await this.#locked(id, (record) => ({
+      next: record ? { ...record, where } : undefined,
+      result: undefined,
+    }));
   }
 }

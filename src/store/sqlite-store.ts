@@ -1,7 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { castVote } from '../approvals/approval-rules.ts';
+import type { ApprovalRecord, ApprovalStatus, ApprovalStore, VoteResult } from '../approvals/types.ts';
 import { type AuditEntry, type AuditRecord, GENESIS_HASH, sealRecord } from '../audit/audit-record.ts';
+import { parseApproval } from './approval-row.ts';
 import { type AuditRow, fromRow, toRow } from './audit-row.ts';
 import type { AuditLog, Idempotency, Store } from './types.ts';
 
@@ -20,6 +23,13 @@ CREATE TABLE IF NOT EXISTS idempotency (
   key TEXT PRIMARY KEY,
   expires_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS approvals (
+  id TEXT PRIMARY KEY,
+  status TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status, expires_at);
 `;
 
 /** The embedded default: one SQLite file through Node's built-in node:sqlite. */
@@ -27,6 +37,7 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   readonly audit: AuditLog;
   readonly idempotency: Idempotency;
+  readonly approvals: ApprovalStore;
   readonly #db: DatabaseSync;
 
   constructor(path: string, now: () => number = Date.now) {
@@ -37,6 +48,7 @@ export class SqliteStore implements Store {
     this.#db.exec(SCHEMA);
     this.audit = new SqliteAuditLog(this.#db);
     this.idempotency = new SqliteIdempotency(this.#db, now);
+    this.approvals = new SqliteApprovals(this.#db);
   }
 
   async ping(): Promise<void> {
@@ -123,5 +135,107 @@ class SqliteIdempotency implements Idempotency {
       .prepare('INSERT INTO idempotency (key, expires_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING')
       .run(key, now + ttlSeconds * 1000);
     return Number(result.changes) === 1;
+  }
+}
+
+class SqliteApprovals implements ApprovalStore {
+  readonly #db: DatabaseSync;
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  #read(id: string): ApprovalRecord | undefined {
+    const row = this.#db.prepare('SELECT body FROM approvals WHERE id = ?').get(id);
+    return row ? parseApproval(String(row['body'])) : undefined;
+  }
+
+  #write(record: ApprovalRecord): void {
+    this.#db
+      .prepare('UPDATE approvals SET status = ?, expires_at = ?, body = ? WHERE id = ?')
+      .run(record.status, record.expiresAt, JSON.stringify(record), record.id);
+  }
+
+  /** Read-modify-write under SQLite's write lock, so concurrent clicks see each other. */
+  #locked<T>(fn: () => T): T {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      this.#db.exec('COMMIT');
+      return result;
+    } catch (e) {
+      this.#db.exec('ROLLBACK');
+      throw e;
+    }
+  }
+
+  async create(record: ApprovalRecord): Promise<void> {
+    this.#db
+      .prepare('INSERT INTO approvals (id, status, expires_at, body) VALUES (?, ?, ?, ?)')
+      .run(record.id, record.status, record.expiresAt, JSON.stringify(record));
+  }
+
+  async get(id: string): Promise<ApprovalRecord | undefined> {
+    return this.#read(id);
+  }
+
+  async vote(id: string, approverId: string, now: Date): Promise<VoteResult> {
+    return this.#locked(() => {
+      const record = this.#read(id);
+      if (!record) return { kind: 'rejected', reason: 'unknown' };
+      const { next, result } = castVote(record, approverId, now);
+      if (next) this.#write(next);
+      return result;
+    });
+  }
+
+  async deny(id: string, by: string, reason: string, now: Date): Promise<boolean> {
+    return this.#locked(() => {
+      const record = this.#read(id);
+      if (!record || record.status !== 'pending') return false;
+      this.#write({
+        ...record,
+        status: 'denied',
+        decidedBy: by,
+        reason: `${reason} (at ${now.toISOString()})`,
+      });
+      return true;
+    });
+  }
+
+  async transition(id: string, from: ApprovalStatus, to: ApprovalStatus, reason?: string): Promise<boolean> {
+    return this.#locked(() => {
+      const record = this.#read(id);
+      if (!record || record.status !== from) return false;
+      this.#write({ ...record, status: to, ...(reason === undefined ? {} : { reason }) });
+      return true;
+    });
+  }
+
+  async expire(now: Date): Promise<ApprovalRecord[]> {
+    return this.#locked(() => {
+      const rows = this.#db
+        .prepare("SELECT body FROM approvals WHERE status = 'pending' AND expires_at <= ?")
+        .all(now.toISOString());
+      const expired = rows.map((row) => ({
+        ...parseApproval(String(row['body'])),
+        status: 'expired' as const,
+      }));
+      for (const record of expired) this.#write(record);
+      return expired;
+    });
+  }
+
+  async pending(): Promise<ApprovalRecord[]> {
+    return this.#db
+      .prepare("SELECT body FROM approvals WHERE status = 'pending' ORDER BY expires_at")
+      .all()
+      .map((row) => parseApproval(String(row['body'])));
+  }
+
+  async setMessage(id: string, where: ApprovalRecord['where']): Promise<void> {
+    this.#locked(() => {
+      const record = this.#read(id);
+      if (record) this.#write({ ...record, where });
+    });
   }
 }

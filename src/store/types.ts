@@ -1,3 +1,4 @@
+import type { ApprovalStore } from '../approvals/types.ts';
 import type { AuditEntry, AuditRecord } from '../audit/audit-record.ts';
 
 /** The append-only, hash-chained audit log. */
@@ -25,6 +26,8 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   audit: AuditLog;
   idempotency: Idempotency;
+  /** Pending and decided change approvals. */
+  approvals: ApprovalStore;
   /** For /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
