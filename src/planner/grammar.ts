@@ -9,7 +9,10 @@ import { type Token, tokenize } from './tokenize.ts';
 /** What a line of chat asks for: help, or one skill with its (not yet validated) input. */
 export type Command =
   | { kind: 'help'; topic?: string | undefined }
-  | { kind: 'skill'; skill: AnySkill; input: Record<string, unknown> };
+  | { kind: 'skill'; skill: AnySkill; input: Record<string, unknown> }
+  /** A vote on a pending change, typed or sent by an Approve button. */
+  | { kind: 'approve'; approvalId: string }
+  | { kind: 'deny'; approvalId: string; reason: string };
 
 const LEADING_NOISE = /^(\s*(<@[A-Z0-9]+(\|[^>]*)?>|\/wh\b|wh\b)\s*)+/i;
 const KEY_VALUE = /^([A-Za-z0-9][\w./-]*)(!=|==|=)(.*)$/s;
@@ -30,6 +33,8 @@ export function parseCommand(text: string, registry: SkillRegistry): Command {
   if (!first || /^(help|-h|--help|\?)$/i.test(first.text)) {
     return { kind: 'help', topic: rest[0]?.text };
   }
+  const verb = first.text.toLowerCase();
+  if (verb === 'approve' || verb === 'deny') return decision(verb, rest);
   const skill = registry.byWord(first.text);
   if (!skill) {
     const suggestions = didYouMean(first.text, registry.words());
@@ -44,6 +49,18 @@ export function parseCommand(text: string, registry: SkillRegistry): Command {
   const input = readInput(skill, rest);
   validate(skill, input);
   return { kind: 'skill', skill, input };
+}
+
+function decision(verb: 'approve' | 'deny', rest: Token[]): Command {
+  const [id, ...reason] = rest;
+  if (!id || !/^[A-Za-z0-9-]{6,64}$/.test(id.text)) {
+    throw new WheelhouseError('GRAMMAR', `\`${verb}\` needs the id of a pending change.`, {
+      hint: `Write \`${verb} <approval id>\`${verb === 'deny' ? ' and a reason' : ''}; the id is in the approval request.`,
+    });
+  }
+  if (verb === 'approve') return { kind: 'approve', approvalId: id.text };
+  const text = reason.map((t) => t.text).join(' ').trim();
+  return { kind: 'deny', approvalId: id.text, reason: text || 'no reason given' };
 }
 
 function readInput(skill: AnySkill, tokens: Token[]): Record<string, unknown> {

@@ -6,13 +6,14 @@ import { toWheelhouseError, WheelhouseError } from '../errors.ts';
 import type { KubeClient } from '../kube/types.ts';
 import { type Command, inputError, parseCommand } from '../planner/grammar.ts';
 import { help } from '../planner/help.ts';
-import { evaluate, type Plan } from '../policy/evaluate.ts';
+import { type Decision, evaluate, type Plan } from '../policy/evaluate.ts';
 import type { Actor, Limits, SkillContext } from '../skills/context.ts';
 import type { AnySkill, ReadSkill } from '../skills/define-skill.ts';
 import type { SkillRegistry } from '../skills/registry.ts';
 import type { SkillResult } from '../skills/result.ts';
 import type { ChartRenderer, LogSearch, MetricsSource } from '../sources/types.ts';
 import type { AuditLog } from '../store/types.ts';
+import { type AuditStep, type ChangeRoadDeps, executeApproved, runChange } from './change-road.ts';
 import type { ChatRequest, Reply, RequestHandler } from './types.ts';
 
 /** Everything the road needs, passed in by the composition root. */
@@ -31,6 +32,8 @@ export interface RunnerDeps {
   newRequestId?: () => string;
   /** Called with every reply, e.g. to count it in /metrics. */
   observe?: (reply: Reply) => void;
+  /** The change road; without it every write is refused. */
+  changes?: ChangeRoadDeps | undefined;
 }
 
 /** Builds the one road every surface calls. */
@@ -58,23 +61,38 @@ export async function runRequest(deps: RunnerDeps, request: ChatRequest): Promis
   let outcome: { ok: true; result: SkillResult } | { ok: false; error: WheelhouseError };
   try {
     const command = parseCommand(request.text, deps.registry);
-    if (command.kind === 'help') {
-      outcome = { ok: true, result: help(deps.registry, command.topic) };
-    } else {
-      trace.skill = command.skill;
-      trace.plan = planOf(command);
-      authorize(trace.plan, request.actor);
-      if (command.skill.risk !== 'read') {
-        // Policy denies every write until the change road is wired; this keeps it so by construction.
-        throw new WheelhouseError(
-          'POLICY_DENIED',
-          `${command.skill.name} changes the cluster, and changes are not enabled.`,
-        );
+    switch (command.kind) {
+      case 'help':
+        outcome = { ok: true, result: help(deps.registry, command.topic) };
+        break;
+      case 'approve':
+      case 'deny':
+        outcome = { ok: true, result: await decide(deps, command, request, requestId, now, trace) };
+        break;
+      case 'skill': {
+        const { skill, input } = command;
+        trace.skill = skill;
+        trace.plan = planOf(command);
+        const decision = authorize(trace.plan, request.actor);
+        if (skill.risk === 'read') {
+          outcome = { ok: true, result: await execute(deps, skill, input, request, requestId, now) };
+          break;
+        }
+        const changes = changeRoad(deps, skill.name);
+        const ctx = contextFor(deps, request, requestId, request.signal ?? new AbortController().signal, now);
+        const result = await runChange(changes, {
+          skill,
+          input,
+          actor: request.actor,
+          requestId,
+          ctx,
+          decision,
+          audit: auditStep(deps, request, requestId, now, trace),
+          onProgress: request.onProgress,
+        });
+        outcome = { ok: true, result };
+        break;
       }
-      outcome = {
-        ok: true,
-        result: await execute(deps, command.skill, command.input, request, requestId, now),
-      };
     }
   } catch (e) {
     outcome = { ok: false, error: explain(e, trace.skill) };
@@ -122,14 +140,145 @@ function planOf(command: Extract<Command, { kind: 'skill' }>): Plan {
   };
 }
 
-/** The bot's own policy; Kubernetes RBAC then decides again, since every call acts as the user. */
-function authorize(plan: Plan, actor: Actor): void {
+/**
+ * The bot's own policy: deny stops here; allow and require_approval go on. Kubernetes RBAC then
+ * decides again, since every call acts as the user.
+ */
+function authorize(plan: Plan, actor: Actor): Decision {
   const decision = evaluate(plan, actor);
-  if (decision.effect !== 'allow') {
+  if (decision.effect === 'deny') {
     throw new WheelhouseError('POLICY_DENIED', `Policy does not allow this: ${decision.reason}`, {
       hint: 'Ask a Wheelhouse admin which commands your channel and role may run.',
     });
   }
+  return decision;
+}
+
+function changeRoad(deps: RunnerDeps, skill: string): ChangeRoadDeps {
+  if (!deps.changes) {
+    throw new WheelhouseError('POLICY_DENIED', `${skill} changes the cluster, and changes are not enabled here.`, {
+      hint: 'An admin can enable changes in the Wheelhouse configuration.',
+    });
+  }
+  return deps.changes;
+}
+
+/** Approve or deny a pending change; the approver is checked now, at click time. */
+async function decide(
+  deps: RunnerDeps,
+  command: Extract<Command, { kind: 'approve' | 'deny' }>,
+  request: ChatRequest,
+  requestId: string,
+  now: () => Date,
+  trace: Trace,
+): Promise<SkillResult> {
+  const changes = changeRoad(deps, command.kind);
+  const approval = await changes.approvals.get(command.approvalId);
+  if (!approval) {
+    throw new WheelhouseError('NOT_FOUND', `There is no change waiting with id ${command.approvalId}.`, {
+      hint: 'Check the id in the approval request; decided or expired requests cannot be voted on.',
+    });
+  }
+  const skill = deps.registry.get(approval.skill);
+  if (!skill || skill.risk === 'read') throw new WheelhouseError('INTERNAL', `approval ${approval.id} names no write skill`);
+  trace.skill = skill;
+  const step = auditStep(deps, request, requestId, now, trace);
+  if (request.actor.id === approval.requester.id) {
+    throw new WheelhouseError('POLICY_DENIED', 'You cannot approve or deny your own change.', {
+      hint: `It needs ${approval.required.quorum} approver(s) from ${approverText(approval.required)}.`,
+    });
+  }
+  if (!isApprover(request.actor, approval.required)) {
+    throw new WheelhouseError('POLICY_DENIED', `You are not an approver for this change.`, {
+      hint: `It needs ${approval.required.quorum} approver(s) from ${approverText(approval.required)}.`,
+    });
+  }
+  if (command.kind === 'deny') {
+    if (!(await changes.approvals.deny(approval.id, request.actor.id, command.reason, now()))) {
+      throw new WheelhouseError('CONFLICT', `The change ${approval.id} is ${approval.status}, so it can no longer be denied.`);
+    }
+    await step('approval.denied', command.reason, { approvalId: approval.id, requestOf: approval.requestId });
+    return { summary: `Denied: ${approval.summary} (${command.reason}).`, tone: 'info', sections: [] };
+  }
+  const vote = await changes.approvals.vote(approval.id, request.actor.id, now());
+  await step(`approval.vote.${vote.kind}`, approval.summary, {
+    approvalId: approval.id,
+    requestOf: approval.requestId,
+    ...(vote.kind === 'rejected' ? { reason: vote.reason } : {}),
+  });
+  switch (vote.kind) {
+    case 'rejected':
+      throw new WheelhouseError('CONFLICT', rejection(vote.reason, approval.id));
+    case 'recorded':
+      return {
+        summary: `Approval recorded for ${approval.summary}; ${vote.remaining} more needed.`,
+        tone: 'info',
+        sections: [],
+      };
+    case 'approved': {
+      const requester: Actor = {
+        surface: approval.where.surface === 'slack' ? 'slack' : 'console',
+        id: approval.requester.id,
+        name: approval.requester.name,
+        channel: approval.where.channel,
+        thread: approval.where.thread,
+        kube: approval.requester.kubeUser
+          ? { user: approval.requester.kubeUser, groups: approval.requester.kubeGroups ?? [] }
+          : undefined,
+      };
+      const signal = request.signal ?? new AbortController().signal;
+      // The change is applied as the requester, under the request id of the original request.
+      const ctx = contextFor(deps, { ...request, actor: requester }, approval.requestId, signal, now);
+      return executeApproved(changes, vote.record, {
+        skill,
+        input: approval.input,
+        actor: requester,
+        requestId: approval.requestId,
+        ctx,
+        audit: auditStep(deps, { ...request, actor: requester }, approval.requestId, now, trace),
+        onProgress: request.onProgress,
+      });
+    }
+  }
+}
+
+function isApprover(actor: Actor, required: { group?: string | undefined; users?: string[] | undefined }): boolean {
+  if (required.users?.some((u) => u === actor.id || u === actor.kube?.user)) return true;
+  return required.group !== undefined && (actor.kube?.groups ?? []).includes(required.group);
+}
+
+function approverText(required: { group?: string | undefined; users?: string[] | undefined }): string {
+  return required.users?.length ? required.users.join(', ') : `group ${required.group ?? '(none)'}`;
+}
+
+function rejection(reason: string, id: string): string {
+  switch (reason) {
+    case 'expired':
+      return `The change ${id} expired before it was approved; expired means denied. Ask again for a fresh preview.`;
+    case 'already-voted':
+      return 'You already approved this change; it needs another approver.';
+    case 'self-approval':
+      return 'You cannot approve your own change.';
+    default:
+      return `The change ${id} is no longer waiting for approval.`;
+  }
+}
+
+/** Appends one step of a change to the audit chain under the request's id. */
+function auditStep(deps: RunnerDeps, request: ChatRequest, requestId: string, now: () => Date, trace: Trace): AuditStep {
+  return async (type, message, detail) => {
+    await deps.audit.append({
+      ...auditEntry(request, requestId, now(), trace, {
+        ok: true,
+        requestId,
+        skill: trace.skill?.name,
+        durationMs: 0,
+        result: { summary: message, sections: [] },
+      }),
+      type,
+      input: detail ?? trace.plan?.steps[0]?.input ?? null,
+    });
+  };
 }
 
 async function execute(
@@ -142,18 +291,7 @@ async function execute(
 ): Promise<SkillResult> {
   const timeout = AbortSignal.timeout(deps.requestTimeoutMs);
   const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
-  const ctx: SkillContext = {
-    kube: deps.kube.as(request.actor.kube, { requestId, signal }),
-    metrics: deps.metrics,
-    logSearch: deps.logSearch,
-    charts: deps.charts,
-    redact: deps.redact,
-    actor: request.actor,
-    requestId,
-    signal,
-    now,
-    limits: deps.limits,
-  };
+  const ctx = contextFor(deps, request, requestId, signal, now);
   // Skills should honour ctx.signal; the race makes sure a skill that does not still cannot hang chat.
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
@@ -177,6 +315,27 @@ async function execute(
   } finally {
     if (onAbort) signal.removeEventListener('abort', onAbort);
   }
+}
+
+function contextFor(
+  deps: RunnerDeps,
+  request: ChatRequest,
+  requestId: string,
+  signal: AbortSignal,
+  now: () => Date,
+): SkillContext {
+  return {
+    kube: deps.kube.as(request.actor.kube, { requestId, signal }),
+    metrics: deps.metrics,
+    logSearch: deps.logSearch,
+    charts: deps.charts,
+    redact: deps.redact,
+    actor: request.actor,
+    requestId,
+    signal,
+    now,
+    limits: deps.limits,
+  };
 }
 
 function explain(e: unknown, skill: AnySkill | undefined): WheelhouseError {

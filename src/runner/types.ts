@@ -1,3 +1,4 @@
+import type { RolloutProgress } from '../changes/types.ts';
 import type { WheelhouseError } from '../errors.ts';
 import type { Actor } from '../skills/context.ts';
 import type { SkillResult } from '../skills/result.ts';
@@ -9,6 +10,8 @@ export interface ChatRequest {
   /** Given by the surface when it already has one (e.g. to dedupe retries); generated otherwise. */
   requestId?: string | undefined;
   signal?: AbortSignal | undefined;
+  /** Rollout progress of a change, for surfaces that update a message in place. */
+  onProgress?: ((progress: RolloutProgress) => void) | undefined;
 }
 
 /** What the one road answers; renderers turn it into Block Kit or terminal text. */

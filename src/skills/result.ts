@@ -56,7 +56,23 @@ export interface ChartSection {
   stats: Array<{ series: string; min: number; avg: number; max: number; last: number; unit: string }>;
 }
 
-export type Section = TableSection | FieldsSection | TextSection | ListSection | LogsSection | ChartSection;
+/**
+ * Follow-up actions, e.g. Approve / Deny. Each carries the chat command it stands for, so a
+ * button click and a typed command take the same road.
+ */
+export interface ActionsSection {
+  type: 'actions';
+  actions: Array<{ label: string; command: string; style?: 'primary' | 'danger' | undefined }>;
+}
+
+export type Section =
+  | TableSection
+  | FieldsSection
+  | TextSection
+  | ListSection
+  | LogsSection
+  | ChartSection
+  | ActionsSection;
 
 /** A file that goes with a result (full logs, a chart PNG, a long table). */
 export interface Attachment {

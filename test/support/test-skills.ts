@@ -99,3 +99,46 @@ export const changeThing = defineSkill({
     throw new Error('a write skill must never be asked for a proposal while writes are disabled');
   },
 });
+
+/** A write skill that sets `image` on deploy/NAME in namespace "shop", undoable to `previous`. */
+export const setImage = defineSkill({
+  name: 'thing-set-image',
+  title: 'Sets an image',
+  description: 'A write skill for change-road tests.',
+  input: z.object({
+    name: z.string().describe('Deployment, e.g. "checkout"'),
+    image: z.string().describe('Image, e.g. "shop/checkout:v2"'),
+    previous: z.string().optional().describe('Image to roll back to, e.g. "shop/checkout:v1"'),
+  }),
+  risk: 'write',
+  verbs: ['patch'],
+  resources: ['deployments'],
+  grammar: { command: 'set-image', positional: ['name', 'image'] },
+  examples: [
+    {
+      utterance: 'set checkout to v2',
+      command: '/wh set-image checkout shop/checkout:v2',
+      input: { name: 'checkout', image: 'shop/checkout:v2' },
+    },
+  ],
+  summarize: (i) => `set image of deploy/${i.name} to ${i.image}`,
+  async propose(input) {
+    const target = {
+      group: 'apps',
+      version: 'v1',
+      resource: 'deployments',
+      kind: 'Deployment',
+      namespace: 'shop',
+      name: input.name,
+    };
+    return {
+      summary: `set image of deploy/${input.name} to ${input.image}`,
+      changes: [{ type: 'apply', target, resourceVersion: undefined, manifest: { image: input.image } }],
+      verify: { kind: 'rollout', target, timeoutSeconds: 60 },
+      blastRadius: { namespace: 'shop', objects: 1, replicas: 3 },
+      undo: input.previous
+        ? [{ type: 'apply', target, resourceVersion: undefined, manifest: { image: input.previous } }]
+        : undefined,
+    };
+  },
+});

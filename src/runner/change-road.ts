@@ -1,0 +1,257 @@
+import { createHash } from 'node:crypto';
+import type { ApprovalRecord, ApprovalStore } from '../approvals/types.ts';
+import { canonicalJson } from '../audit/audit-record.ts';
+import type { ChangeProposal, KubeWriter, KubeWriterFactory, Preview, RolloutProgress } from '../changes/types.ts';
+import { WheelhouseError } from '../errors.ts';
+import type { Decision } from '../policy/evaluate.ts';
+import type { Actor, SkillContext } from '../skills/context.ts';
+import type { WriteSkill } from '../skills/define-skill.ts';
+import type { Section, SkillResult } from '../skills/result.ts';
+
+/** What the change road needs beyond the read road. */
+export interface ChangeRoadDeps {
+  writers: KubeWriterFactory;
+  approvals: ApprovalStore;
+  /** How long an approval stays open; expired means denied. @default 30 minutes */
+  approvalTtlMs: number;
+  /** Roll back automatically when verification fails and the proposal knows its undo. */
+  autoRollback: boolean;
+  newId: () => string;
+}
+
+/** Writes one audit step of a change; throws when it cannot, so the next step does not happen. */
+export type AuditStep = (type: string, message: string, detail?: Record<string, unknown>) => Promise<void>;
+
+/** Everything one change request carries along the road. */
+export interface ChangeRequest {
+  skill: WriteSkill;
+  input: Record<string, unknown>;
+  actor: Actor;
+  requestId: string;
+  ctx: SkillContext;
+  decision: Decision;
+  audit: AuditStep;
+  onProgress?: ((progress: RolloutProgress) => void) | undefined;
+}
+
+/**
+ * The change road, top to bottom: propose → authorize as the user → preview (dry-run, diff) →
+ * approve when policy says so → apply → verify → roll back on failure. Every step is audited
+ * before the next one starts.
+ */
+export async function runChange(deps: ChangeRoadDeps, request: ChangeRequest): Promise<SkillResult> {
+  const proposal = await request.skill.propose(request.input, request.ctx);
+  if (proposal.changes.length === 0) return nothingToDo(proposal);
+  const writer = deps.writers.writerAs(request.actor.kube, { requestId: request.requestId, signal: request.ctx.signal });
+  for (const change of proposal.changes) await writer.authorize(change);
+  const previews = await previewAll(writer, proposal);
+  await request.audit('change.preview', proposal.summary, { previews: previewsForAudit(previews) });
+
+  if (request.decision.effect === 'require_approval') {
+    const approval = await requestApproval(deps, request, proposal, previews);
+    return awaitingApproval(approval, proposal, previews, request.decision.reason);
+  }
+  return applyAndVerify(deps, writer, request, proposal, previews);
+}
+
+/** After the quorum: propose again as the requester, refuse on drift, then apply exactly once. */
+export async function executeApproved(
+  deps: ChangeRoadDeps,
+  approval: ApprovalRecord,
+  request: Omit<ChangeRequest, 'decision'>,
+): Promise<SkillResult> {
+  if (!(await deps.approvals.transition(approval.id, 'approved', 'executing'))) {
+    return { summary: 'This change is already being carried out or was decided otherwise.', tone: 'info', sections: [] };
+  }
+  try {
+    const proposal = await request.skill.propose(request.input, request.ctx);
+    const writer = deps.writers.writerAs(request.actor.kube, { requestId: request.requestId, signal: request.ctx.signal });
+    for (const change of proposal.changes) await writer.authorize(change);
+    const previews = await previewAll(writer, proposal);
+    if (previewHash(previews) !== approval.previewHash) {
+      await deps.approvals.transition(approval.id, 'executing', 'voided', 'the target changed after approval');
+      await request.audit('change.voided', 'the target changed between approval and execution', {
+        approvalId: approval.id,
+      });
+      throw new WheelhouseError('CONFLICT', `${approval.summary}: the target changed after it was approved.`, {
+        hint: 'Ask again to see a fresh preview; the old approval is void.',
+      });
+    }
+    const result = await applyAndVerify(deps, writer, { ...request, decision: { effect: 'allow' } }, proposal, previews);
+    await deps.approvals.transition(approval.id, 'executing', result.tone === 'error' ? 'failed' : 'done');
+    return result;
+  } catch (e) {
+    await deps.approvals.transition(approval.id, 'executing', 'failed', e instanceof Error ? e.message : String(e));
+    throw e;
+  }
+}
+
+async function previewAll(writer: KubeWriter, proposal: ChangeProposal): Promise<Preview[]> {
+  const previews: Preview[] = [];
+  for (const change of proposal.changes) previews.push(await writer.preview(change));
+  return previews;
+}
+
+/** The hash an approval is bound to: the exact diffs and the resourceVersions they were made against. */
+export function previewHash(previews: readonly Preview[]): string {
+  const bound = previews.map((p) => ({ target: p.target, diff: p.diff, resourceVersion: p.resourceVersion }));
+  return createHash('sha256').update(canonicalJson(bound)).digest('hex');
+}
+
+async function requestApproval(
+  deps: ChangeRoadDeps,
+  request: ChangeRequest,
+  proposal: ChangeProposal,
+  previews: Preview[],
+): Promise<ApprovalRecord> {
+  if (request.decision.effect !== 'require_approval') throw new Error('requestApproval needs a require_approval decision');
+  const now = request.ctx.now();
+  const { actor } = request;
+  const approval: ApprovalRecord = {
+    id: deps.newId(),
+    requestId: request.requestId,
+    status: 'pending',
+    requester: { id: actor.id, name: actor.name, kubeUser: actor.kube?.user, kubeGroups: actor.kube?.groups },
+    skill: request.skill.name,
+    input: request.input,
+    summary: proposal.summary,
+    previewHash: previewHash(previews),
+    required: request.decision.approvers,
+    approvals: [],
+    createdAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + deps.approvalTtlMs).toISOString(),
+    where: { surface: actor.surface, channel: actor.channel, thread: actor.thread },
+  };
+  await deps.approvals.create(approval);
+  await request.audit('change.approval-requested', proposal.summary, {
+    approvalId: approval.id,
+    required: approval.required,
+    expiresAt: approval.expiresAt,
+  });
+  return approval;
+}
+
+async function applyAndVerify(
+  deps: ChangeRoadDeps,
+  writer: KubeWriter,
+  request: ChangeRequest,
+  proposal: ChangeProposal,
+  previews: Preview[],
+): Promise<SkillResult> {
+  // The intent is on record before anything changes: no audit, no change.
+  await request.audit('change.apply', proposal.summary, { changes: proposal.changes.length });
+  for (const change of proposal.changes) await writer.apply(change);
+  const diff = diffSection(previews);
+  if (proposal.verify.kind === 'none') {
+    await request.audit('change.done', proposal.summary);
+    return { summary: `Done: ${proposal.summary}.`, tone: 'success', sections: [diff] };
+  }
+
+  const outcome = await writer.followRollout(proposal.verify.target, {
+    timeoutSeconds: proposal.verify.timeoutSeconds,
+    onProgress: request.onProgress,
+    signal: request.ctx.signal,
+  });
+  await request.audit(`change.verify.${outcome.phase}`, outcome.message, { progress: outcome });
+  if (outcome.phase === 'done') {
+    return { summary: `Done and verified: ${proposal.summary}.`, tone: 'success', sections: [diff, progressSection(outcome)] };
+  }
+
+  if (!deps.autoRollback || !proposal.undo?.length) {
+    return {
+      summary: `Applied, but the rollout did not become healthy: ${outcome.message}`,
+      tone: 'error',
+      sections: [diff, progressSection(outcome), { type: 'text', tone: 'warning', text: 'Nothing was rolled back.' }],
+    };
+  }
+  await request.audit('change.rollback', `rolling back: ${proposal.summary}`, { reason: outcome.message });
+  for (const change of proposal.undo) await writer.apply(change);
+  const after = await writer.followRollout(proposal.verify.target, {
+    timeoutSeconds: proposal.verify.timeoutSeconds,
+    onProgress: request.onProgress,
+    signal: request.ctx.signal,
+  });
+  await request.audit(`change.rollback.${after.phase}`, after.message, { progress: after });
+  return {
+    summary: `Rolled back: the change failed verification (${outcome.message}); the previous state is ${
+      after.phase === 'done' ? 'healthy again' : `not healthy either (${after.message})`
+    }.`,
+    tone: 'error',
+    sections: [diff, progressSection(outcome), progressSection(after)],
+  };
+}
+
+function diffSection(previews: readonly Preview[]): Section {
+  return {
+    type: 'table',
+    columns: ['OBJECT', 'FIELD', 'BEFORE', 'AFTER'],
+    rows: previews.flatMap((p) =>
+      p.diff.map((d) => [`${p.target.kind}/${p.target.name}`, d.path, show(d.before), show(d.after)]),
+    ),
+    caption: `${previews.length} object(s) in namespace ${previews[0]?.target.namespace ?? '?'}`,
+  };
+}
+
+function progressSection(progress: RolloutProgress): Section {
+  return {
+    type: 'fields',
+    title: `Rollout of ${progress.target.kind}/${progress.target.name}`,
+    fields: [
+      { label: 'Phase', value: progress.phase },
+      { label: 'Replicas', value: `${progress.desired} desired · ${progress.updated} updated · ${progress.ready} ready · ${progress.available} available` },
+      { label: 'Detail', value: progress.message },
+    ],
+  };
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return '(unset)';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function previewsForAudit(previews: readonly Preview[]) {
+  return previews.map((p) => ({ target: p.target, diff: p.diff, resourceVersion: p.resourceVersion }));
+}
+
+function nothingToDo(proposal: ChangeProposal): SkillResult {
+  return { summary: `Nothing to change: ${proposal.summary}.`, tone: 'info', sections: [] };
+}
+
+function awaitingApproval(
+  approval: ApprovalRecord,
+  proposal: ChangeProposal,
+  previews: readonly Preview[],
+  reason: string,
+): SkillResult {
+  const { required } = approval;
+  const who = required.users?.length ? required.users.join(', ') : `group ${required.group ?? '?'}`;
+  return {
+    summary: `Waiting for approval: ${proposal.summary}.`,
+    tone: 'warning',
+    sections: [
+      diffSection(previews),
+      {
+        type: 'fields',
+        fields: [
+          { label: 'Why approval', value: reason },
+          { label: 'Approvers', value: `${required.quorum} from ${who}` },
+          { label: 'Blast radius', value: blastRadius(proposal) },
+          { label: 'Expires', value: approval.expiresAt },
+          { label: 'Approval id', value: approval.id },
+        ],
+      },
+      {
+        type: 'actions',
+        actions: [
+          { label: 'Approve', command: `approve ${approval.id}`, style: 'primary' },
+          { label: 'Deny', command: `deny ${approval.id}`, style: 'danger' },
+        ],
+      },
+    ],
+  };
+}
+
+function blastRadius(proposal: ChangeProposal): string {
+  const { namespace, objects, replicas } = proposal.blastRadius;
+  return `${objects} object(s)${replicas === undefined ? '' : `, ${replicas} replica(s)`} in ${namespace}`;
+}
