@@ -127,6 +127,10 @@ export async function runConsoleCommand(
       output: process.stdout,
       filesDir: join(config.dataDir, 'files'),
       color: process.stdout.isTTY === true,
+      switchUser: (name) => {
+        const user = new IdentityMap(config.identity).find(name);
+        return user && { surface: 'console', id: user.id, name: user.kube.user, kube: user.kube };
+      },
       banner: [
         `Wheelhouse console — cluster ${target.server} (context ${target.context}), acting ${acting}.`,
         pending.length

@@ -23,6 +23,16 @@ export class IdentityMap {
     return this.#rules.users.some((r) => r.email !== undefined);
   }
 
+  /** A configured user by Slack id, email or Kubernetes user name (for the console's `as`). */
+  find(name: string): { id: string; kube: KubeIdentity } | undefined {
+    const rule = this.#rules.users.find((r) => r.slack === name || r.email === name || r.kubeUser === name);
+    if (!rule) return undefined;
+    return {
+      id: rule.slack ?? rule.email ?? rule.kubeUser,
+      kube: { user: rule.kubeUser, groups: rule.groups },
+    };
+  }
+
   resolve(user: ChatUser): KubeIdentity | null {
     const email = user.email?.toLowerCase();
     const rule = this.#rules.users.find(

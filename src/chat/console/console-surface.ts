@@ -16,6 +16,11 @@ export interface ConsoleOptions {
   color: boolean;
   /** Printed once at start, e.g. which cluster the console talks to. */
   banner: string;
+  /**
+   * Finds a configured user for `as <name>`, so one terminal can play requester and approver.
+   * Undefined when no such user is configured.
+   */
+  switchUser?: ((name: string) => Actor | undefined) | undefined;
 }
 
 /**
@@ -30,12 +35,22 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
     if (interactive) output.write('wh> ');
   };
   output.write(`${options.banner}\nType \`help\` for commands, \`exit\` to leave.\n`);
+  let actor = options.actor;
   prompt();
   for await (const raw of rl) {
     const line = raw.trim();
     if (line === 'exit' || line === 'quit') break;
-    if (line) {
-      const reply = await options.handler.handle({ text: line, actor: options.actor });
+    const as = /^as\s+(\S+)$/.exec(line);
+    if (as?.[1]) {
+      const next = options.switchUser?.(as[1]);
+      output.write(
+        next
+          ? `Now acting as ${next.name ?? next.id} (Kubernetes user ${next.kube?.user ?? 'of the kubeconfig'}).\n\n`
+          : `No configured user "${as[1]}": add it under identity.users in the config.\n\n`,
+      );
+      if (next) actor = next;
+    } else if (line) {
+      const reply = await options.handler.handle({ text: line, actor });
       const saved = await saveAttachments(reply, options.filesDir);
       output.write(`${renderTerminal(reply, { color: options.color }, saved)}\n\n`);
     }

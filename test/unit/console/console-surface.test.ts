@@ -192,3 +192,45 @@ describe('runConsole', () => {
     expect(out.indexOf('wh> ')).toBeLessThan(out.indexOf('you said: pods shop'));
   });
 });
+
+describe('as <user>', () => {
+  it('switches to a configured user for the following lines, and refuses unknown ones', async () => {
+    const seen: string[] = [];
+    const handler = {
+      handle: async (request: { text: string; actor: { id: string } }) => {
+        seen.push(`${request.actor.id}:${request.text}`);
+        return {
+          ok: true as const,
+          requestId: 'r',
+          skill: undefined,
+          durationMs: 0,
+          result: { summary: 'ok', sections: [] },
+        };
+      },
+    };
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let text = '';
+    output.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    const done = runConsole({
+      handler,
+      actor: { surface: 'console', id: 'me', kube: undefined },
+      input,
+      output,
+      filesDir: '/tmp',
+      color: false,
+      banner: '',
+      switchUser: (name) =>
+        name === 'ana'
+          ? { surface: 'console', id: 'U-ANA', name: 'ana', kube: { user: 'ana', groups: ['approvers'] } }
+          : undefined,
+    });
+    input.end('deploy x\nas ana\napprove abc123\nas nobody\nexit\n');
+    await done;
+    expect(seen).toEqual(['me:deploy x', 'U-ANA:approve abc123']);
+    expect(text).toContain('Now acting as ana (Kubernetes user ana)');
+    expect(text).toContain('No configured user "nobody"');
+  });
+});
