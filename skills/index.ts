@@ -2,9 +2,16 @@ import type { AnySkill } from '../src/skills/define-skill.ts';
 import { eventsList } from './events-list/skill.ts';
 import { logsSearch } from './logs-search/skill.ts';
 import { metricsQuery } from './metrics-query/skill.ts';
+import { podDelete } from './pod-delete/skill.ts';
 import { podLogs } from './pod-logs/skill.ts';
 import { podsList } from './pods-list/skill.ts';
+import { rolloutPause } from './rollout-pause/skill.ts';
+import { rolloutResume } from './rollout-resume/skill.ts';
+import { workloadDeploy } from './workload-deploy/skill.ts';
 import { workloadDescribe } from './workload-describe/skill.ts';
+import { workloadRestart } from './workload-restart/skill.ts';
+import { workloadRollback } from './workload-rollback/skill.ts';
+import { workloadScale } from './workload-scale/skill.ts';
 
 /** Every skill Wheelhouse offers. Adding one is a folder under skills/ and a line here. */
 export const skills: readonly AnySkill[] = [
@@ -14,4 +21,11 @@ export const skills: readonly AnySkill[] = [
   podLogs,
   logsSearch,
   metricsQuery,
+  workloadDeploy,
+  workloadScale,
+  workloadRestart,
+  workloadRollback,
+  rolloutPause,
+  rolloutResume,
+  podDelete,
 ];

@@ -27,6 +27,11 @@ export type DesiredChange =
       resourceVersion: string | undefined;
       /** Partial object with apiVersion, kind, metadata.name/namespace and only the fields we own. */
       manifest: Record<string, unknown>;
+      /**
+       * Take fields over from other field managers (server-side apply's `force`). Only after a
+       * preview without force named them (CONFLICT) and the people approving saw that. @default false
+       */
+      force?: boolean | undefined;
     }
   | {
       type: 'patch';
@@ -91,6 +96,8 @@ export interface RolloutProgress {
   /** done: available with the new template; failed: progress deadline exceeded or pods failing. */
   phase: 'progressing' | 'done' | 'failed';
   message: string;
+  /** When failed: why the new pods are not ready, one line per pod (at most a few). */
+  problems?: string[] | undefined;
 }
 
 /**
@@ -104,8 +111,14 @@ export interface KubeWriter {
   authorize(change: DesiredChange): Promise<void>;
   /** Server-side dry-run as the identity; the diff of live object vs dry-run result. */
   preview(change: DesiredChange): Promise<Preview>;
-  /** Applies for real, labelling/annotating the object with the request id. Returns the new resourceVersion. */
-  apply(change: DesiredChange): Promise<{ resourceVersion: string | undefined }>;
+  /**
+   * Applies for real, labelling/annotating the object with the request id. Returns the new
+   * resourceVersion, and warnings about what landed but not entirely as asked (e.g. the change
+   * went through but the request annotation could not be set).
+   */
+  apply(
+    change: DesiredChange,
+  ): Promise<{ resourceVersion: string | undefined; warnings?: string[] | undefined }>;
   /** Follows a rollout, calling `onProgress` on every change, until done, failed or the timeout. */
   followRollout(
     target: ChangeTarget,

@@ -202,7 +202,8 @@ export function inputError(skill: AnySkill, error: z.ZodError): WheelhouseError 
     const field = fields.get(name);
     const label = field ? describeField(skill, field) : name || 'input';
     const message =
-      issue.code === 'invalid_type' && issue.input === undefined
+      // zod 4 leaves `issue.input` out unless asked, so a missing value is told by its message.
+      issue.code === 'invalid_type' && /received undefined$/.test(issue.message)
         ? 'is required'
         : issue.code === 'invalid_value' && field?.enum
           ? `must be one of ${field.enum.join(', ')}`

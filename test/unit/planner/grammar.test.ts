@@ -137,3 +137,16 @@ describe('help', () => {
     expect(() => help(registry, 'lgos')).toThrow(/no command "lgos"/);
   });
 });
+
+describe('invalid values', () => {
+  it('names a wrong type as wrong, not as missing', () => {
+    let message = '';
+    try {
+      parseCommand('logs deploy/x -n shop --tail 2.5', registry);
+    } catch (e) {
+      message = e instanceof Error ? e.message : '';
+    }
+    expect(message).toContain('--tail');
+    expect(message).not.toContain('is required');
+  });
+});
