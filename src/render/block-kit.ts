@@ -1,6 +1,7 @@
 import type { ErrorCode } from '../errors.ts';
 import type { Reply } from '../runner/types.ts';
 import type {
+  ActionsSection,
   Attachment,
   ChartSection,
   FieldsSection,
@@ -21,7 +22,7 @@ import {
   splitLongLine,
 } from './mrkdwn.ts';
 import { type PackBudget, packLines } from './pack-lines.ts';
-import { chartStatsTable, sectionToPlainText } from './plain-text.ts';
+import { actionHint, chartStatsTable, sectionToPlainText } from './plain-text.ts';
 import { formatTextTable } from './text-table.ts';
 
 /** A Slack mrkdwn text object. */
@@ -43,8 +44,54 @@ export interface ContextBlock {
   elements: MrkdwnText[];
 }
 
+/** Plain text (button labels, modal titles): Slack shows it as written, no markup. */
+export interface PlainText {
+  type: 'plain_text';
+  text: string;
+  emoji?: boolean;
+}
+
+/** A button. Its value is the chat command it stands for, so a click and a typed command take one road. */
+export interface ButtonElement {
+  type: 'button';
+  /** `wh-command-<i>`: the Slack surface treats every action id with this prefix as a command. */
+  action_id: string;
+  text: PlainText;
+  value: string;
+  style?: 'primary' | 'danger';
+}
+
+/** A row of buttons. */
+export interface ActionsBlock {
+  type: 'actions';
+  block_id?: string;
+  elements: ButtonElement[];
+}
+
 /** The Block Kit blocks Wheelhouse sends: a deliberately small subset of Slack's. */
-export type BlockKitBlock = SectionBlock | ContextBlock;
+export type BlockKitBlock = SectionBlock | ContextBlock | ActionsBlock;
+
+/** Action id prefix of buttons whose value is a chat command. */
+export const COMMAND_ACTION_PREFIX = 'wh-command';
+/** Longest button value Slack accepts. */
+export const MAX_BUTTON_VALUE_CHARS = 2000;
+/** Longest button label Slack accepts. */
+export const MAX_BUTTON_LABEL_CHARS = 75;
+
+/**
+ * The texts a block shows, as written in it (mrkdwn stays mrkdwn); a row of buttons reads as
+ * what to type instead, e.g. "Approve: type `approve 3f2a…`".
+ */
+export function blockTexts(block: BlockKitBlock): string[] {
+  switch (block.type) {
+    case 'context':
+      return block.elements.map((e) => e.text);
+    case 'section':
+      return [...(block.text ? [block.text.text] : []), ...(block.fields ?? []).map((f) => f.text)];
+    case 'actions':
+      return block.elements.map((e) => actionHint({ label: e.text.text, command: e.value }));
+  }
+}
 
 /** A file that goes with the message (uploaded into the answer's thread). */
 export interface RenderedFile {
@@ -80,6 +127,8 @@ export interface BlockKitLimits {
   maxCellWidth: number;
   /** Longest log line shown in chat; the attached file has the whole line. */
   maxLogLineChars: number;
+  /** Elements per actions block (Slack: 25). */
+  maxActionElements: number;
 }
 
 export const BLOCK_KIT_LIMITS: BlockKitLimits = {
@@ -90,6 +139,7 @@ export const BLOCK_KIT_LIMITS: BlockKitLimits = {
   maxMessageChars: 10_000,
   maxCellWidth: 60,
   maxLogLineChars: 400,
+  maxActionElements: 25,
 };
 
 export interface RenderOptions {
@@ -121,7 +171,7 @@ export const ERROR_PRESENTATION: Record<ErrorCode, { emoji: string; label: strin
   INTERNAL: { emoji: ':boom:', label: 'Internal error' },
 };
 
-const TONE_EMOJI: Record<Tone, string> = {
+export const TONE_EMOJI: Record<Tone, string> = {
   info: ':information_source:',
   success: ':white_check_mark:',
   warning: ':warning:',
@@ -317,6 +367,8 @@ function renderSection(s: Section, budget: PackBudget, ctx: RenderContext): Sect
       return renderList(s, budget, ctx);
     case 'fields':
       return renderFields(s, budget, ctx);
+    case 'actions':
+      return renderActions(s, budget, ctx);
   }
 }
 
@@ -634,4 +686,47 @@ function renderFields(s: FieldsSection, budget: PackBudget, ctx: RenderContext):
     blocks: [...shown, notice(placed)],
     files: [{ name, title: `All fields (${texts.length})`, content: sectionToPlainText(s) }],
   };
+}
+
+/**
+ * One actions block of buttons (at most 25; each value is the command, at most 2,000 characters).
+ * Actions that cannot be buttons (too many, or a command too long for a button value) are listed
+ * as what to type instead, so none is lost.
+ */
+function renderActions(s: ActionsSection, budget: PackBudget, ctx: RenderContext): SectionOutput | undefined {
+  const buttons: ButtonElement[] = [];
+  const typed: ActionsSection['actions'] = [];
+  for (const action of s.actions) {
+    const command = action.command.trim();
+    if (
+      command === '' ||
+      command.length > MAX_BUTTON_VALUE_CHARS ||
+      buttons.length >= ctx.limits.maxActionElements
+    ) {
+      typed.push(action);
+      continue;
+    }
+    const label = action.label.trim() === '' ? command : action.label.trim();
+    const button: ButtonElement = {
+      type: 'button',
+      action_id: `${COMMAND_ACTION_PREFIX}-${buttons.length}`,
+      text: { type: 'plain_text', text: cutText(label, MAX_BUTTON_LABEL_CHARS).text, emoji: true },
+      value: command,
+    };
+    if (action.style !== undefined) button.style = action.style;
+    buttons.push(button);
+  }
+  const blocks: BlockKitBlock[] =
+    buttons.length === 0
+      ? []
+      : [{ type: 'actions', block_id: `wh-actions-${ctx.index + 1}`, elements: buttons }];
+  if (blocks.length > budget.blocks || cost(blocks) > budget.chars) return undefined;
+  if (typed.length === 0) return { blocks, files: [] };
+  const rest = renderList(
+    { type: 'list', items: typed.map(actionHint).filter((h) => h.trim() !== '') },
+    minus(budget, blocks),
+    ctx,
+  );
+  if (rest === undefined) return undefined;
+  return { blocks: [...blocks, ...rest.blocks], files: rest.files };
 }

@@ -1,4 +1,4 @@
-import type { ChartSection, Section } from '../skills/result.ts';
+import type { ActionsSection, ChartSection, Section } from '../skills/result.ts';
 import { formatTextTable } from './text-table.ts';
 
 const small = new Intl.NumberFormat('en-US', { maximumFractionDigits: 4, useGrouping: false });
@@ -23,6 +23,14 @@ export function chartStatsTable(section: ChartSection): { columns: string[]; row
       formatStat(s.last, s.unit),
     ]),
   };
+}
+
+/**
+ * How to do by typing what a button does, e.g. "Approve: type `approve 3f2a…`". Surfaces without
+ * buttons (the console, files, notifications) show this; the command is exactly the button's.
+ */
+export function actionHint(action: ActionsSection['actions'][number]): string {
+  return `${action.label}: type \`${action.command}\``;
 }
 
 /**
@@ -53,5 +61,7 @@ export function sectionToPlainText(section: Section): string {
       const t = formatTextTable(columns, rows);
       return [section.title, '', ...t.header, ...t.rows].join('\n');
     }
+    case 'actions':
+      return section.actions.map(actionHint).join('\n');
   }
 }

@@ -1,6 +1,7 @@
 import type { WheelhouseError } from '../errors.ts';
 import type { Reply } from '../runner/types.ts';
 import type { Section, Tone } from '../skills/result.ts';
+import { actionHint } from './plain-text.ts';
 
 export interface TerminalStyle {
   color: boolean;
@@ -109,6 +110,11 @@ function renderSection(section: Section, style: TerminalStyle, saved: ReadonlyMa
         ),
       ];
     }
+    case 'actions':
+      // The console has no buttons: it says what to type, the command the button would send.
+      return section.actions.map((a) =>
+        style.color ? `${a.label}: type ${paint(style, 'cyan', `\`${a.command}\``)}` : actionHint(a),
+      );
   }
 }
 

@@ -611,6 +611,8 @@ export class SlackPeer {
       const blocks = Array.isArray(args.view.blocks) ? args.view.blocks : [];
       if (blocks.length > 100)
         return fail('invalid_arguments', { errors: ['no more than 100 items allowed'] });
+      const errors = validateModal(args.view, blocks);
+      if (errors.length > 0) return fail('invalid_arguments', { errors });
       this.#sequence += 1;
       return { ok: true, view: { id: `V${String(this.#sequence).padStart(8, '0')}`, ...args.view } };
     },
@@ -674,6 +676,7 @@ export function validateMessage(args: Record<string, unknown>): ApiResult | unde
   const errors: string[] = [];
   if (blocks.length > 50) errors.push('no more than 50 items allowed [json-pointer:/blocks]');
   let total = 0;
+  const blockIds = new Set<string>();
   blocks.forEach((block, i) => {
     const at = `[json-pointer:/blocks/${i}`;
     if (!isRecord(block) || typeof block.type !== 'string') {
@@ -704,11 +707,78 @@ export function validateMessage(args: Record<string, unknown>): ApiResult | unde
       if (elements.length === 0 || elements.length > 10)
         errors.push(`must have 1 to 10 elements ${at}/elements]`);
       for (const e of elements) total += isRecord(e) && typeof e.text === 'string' ? e.text.length : 0;
+    } else if (block.type === 'actions') {
+      errors.push(...validateActions(block, at));
+    }
+    if (typeof block.block_id === 'string') {
+      if (block.block_id.length > 255) errors.push(`must be less than 256 characters ${at}/block_id]`);
+      if (blockIds.has(block.block_id)) errors.push(`duplicate block_id ${at}/block_id]`);
+      blockIds.add(block.block_id);
     }
   });
   if (errors.length > 0) return fail('invalid_blocks', { errors });
   if (total > 12_000) return fail('msg_blocks_too_long');
   return undefined;
+}
+
+/**
+ * Slack's checks on an actions block of buttons: 1 to 25 elements, action ids unique within the
+ * block (≤ 255), plain_text labels of 1 to 75 characters, values ≤ 2,000, style primary or danger.
+ */
+function validateActions(block: Record<string, unknown>, at: string): string[] {
+  const errors: string[] = [];
+  const elements = Array.isArray(block.elements) ? block.elements : [];
+  if (elements.length === 0 || elements.length > 25)
+    errors.push(`must have 1 to 25 elements ${at}/elements]`);
+  const actionIds = new Set<string>();
+  elements.forEach((e, j) => {
+    const where = `${at}/elements/${j}`;
+    if (!isRecord(e) || e.type !== 'button') {
+      errors.push(`unsupported element ${where}/type]`);
+      return;
+    }
+    if (typeof e.action_id !== 'string' || e.action_id === '' || e.action_id.length > 255)
+      errors.push(`invalid action_id ${where}/action_id]`);
+    else if (actionIds.has(e.action_id)) errors.push(`duplicate action_id ${where}/action_id]`);
+    else actionIds.add(e.action_id);
+    const label = isRecord(e.text) && e.text.type === 'plain_text' ? e.text.text : undefined;
+    if (typeof label !== 'string' || label.length === 0 || label.length > 75)
+      errors.push(`must be 1 to 75 characters of plain_text ${where}/text]`);
+    if (e.value !== undefined && (typeof e.value !== 'string' || e.value.length > 2000))
+      errors.push(`must be less than 2001 characters ${where}/value]`);
+    if (e.style !== undefined && e.style !== 'primary' && e.style !== 'danger')
+      errors.push(`must be primary or danger ${where}/style]`);
+  });
+  return errors;
+}
+
+/**
+ * Slack's checks on a modal: a plain_text title of at most 24 characters, a submit button when it
+ * has input blocks, private_metadata ≤ 3,000 and callback_id ≤ 255 characters, input blocks with
+ * a label and an element.
+ */
+export function validateModal(view: Record<string, unknown>, blocks: unknown[]): string[] {
+  const errors: string[] = [];
+  const plain = (value: unknown, max: number): boolean =>
+    isRecord(value) &&
+    value.type === 'plain_text' &&
+    typeof value.text === 'string' &&
+    value.text.length > 0 &&
+    value.text.length <= max;
+  if (!plain(view.title, 24))
+    errors.push('title must be 1 to 24 characters of plain_text [json-pointer:/view/title]');
+  const inputs = blocks.filter((b) => isRecord(b) && b.type === 'input');
+  if (inputs.length > 0 && !plain(view.submit, 24))
+    errors.push('a view with input blocks needs a submit button [json-pointer:/view/submit]');
+  if (typeof view.private_metadata === 'string' && view.private_metadata.length > 3000)
+    errors.push('must be less than 3001 characters [json-pointer:/view/private_metadata]');
+  if (typeof view.callback_id === 'string' && view.callback_id.length > 255)
+    errors.push('must be less than 256 characters [json-pointer:/view/callback_id]');
+  for (const input of inputs) {
+    if (!isRecord(input) || !plain(input.label, 2000) || !isRecord(input.element))
+      errors.push('input blocks need a plain_text label and an element [json-pointer:/view/blocks]');
+  }
+  return errors;
 }
 
 /** One unfragmented, unmasked server frame. */

@@ -139,23 +139,45 @@ export function blockActionsRequest(
     actionId: string;
     value?: string;
     userId?: string;
+    userName?: string;
     channelId?: string;
     messageTs?: string;
+    /** Set when the message with the button is itself a reply in a thread. */
+    threadTs?: string;
+    /** The message with the button as Slack sends it back: its text and blocks. */
+    messageText?: string;
+    messageBlocks?: unknown[];
+    /** Each click has its own; a retry of one click repeats it. */
+    actionTs?: string;
     triggerId?: string;
     responseUrl?: string;
   },
   options: SignOptions,
 ): SignedRequest {
+  const channel = fields.channelId ?? 'C0001';
+  const messageTs = fields.messageTs ?? '1700000001.000001';
   const payload = {
     type: 'block_actions',
-    user: { id: fields.userId ?? 'U0001', username: 'ana', team_id: 'T0001' },
+    user: { id: fields.userId ?? 'U0001', username: fields.userName ?? 'ana', team_id: 'T0001' },
     api_app_id: 'A0001',
     token: 'deprecated-verification-token',
-    container: { type: 'message', message_ts: fields.messageTs ?? '1700000001.000001', channel_id: 'C0001' },
+    container: {
+      type: 'message',
+      message_ts: messageTs,
+      channel_id: channel,
+      is_ephemeral: false,
+      ...(fields.threadTs ? { thread_ts: fields.threadTs } : {}),
+    },
     trigger_id: fields.triggerId ?? 'trigger-action-1',
     team: { id: 'T0001', domain: 'peer' },
-    channel: { id: fields.channelId ?? 'C0001', name: 'general' },
-    message: { type: 'message', ts: fields.messageTs ?? '1700000001.000001', text: 'approve?' },
+    channel: { id: channel, name: 'general' },
+    message: {
+      type: 'message',
+      ts: messageTs,
+      text: fields.messageText ?? 'approve?',
+      ...(fields.threadTs ? { thread_ts: fields.threadTs } : {}),
+      ...(fields.messageBlocks ? { blocks: fields.messageBlocks } : {}),
+    },
     response_url: fields.responseUrl ?? 'https://hooks.slack.test/actions/T0001/1/abc',
     actions: [
       {
@@ -164,9 +186,57 @@ export function blockActionsRequest(
         block_id: 'approval',
         text: { type: 'plain_text', text: 'Approve' },
         value: fields.value ?? 'v1',
-        action_ts: '1700000002.000001',
+        action_ts: fields.actionTs ?? '1700000002.000001',
       },
     ],
+  };
+  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  return signRequest(body, 'application/x-www-form-urlencoded', options);
+}
+
+/**
+ * A `view_submission` (a modal's submit button), form-encoded with a JSON `payload`. `values` are
+ * the plain text inputs as `{ [blockId]: { [actionId]: value } }`.
+ */
+export function viewSubmissionRequest(
+  fields: {
+    callbackId: string;
+    privateMetadata: string;
+    values: Record<string, Record<string, string>>;
+    viewId?: string;
+    userId?: string;
+    userName?: string;
+  },
+  options: SignOptions,
+): SignedRequest {
+  const values = Object.fromEntries(
+    Object.entries(fields.values).map(([block, actions]) => [
+      block,
+      Object.fromEntries(
+        Object.entries(actions).map(([action, value]) => [action, { type: 'plain_text_input', value }]),
+      ),
+    ]),
+  );
+  const payload = {
+    type: 'view_submission',
+    team: { id: 'T0001', domain: 'peer' },
+    user: { id: fields.userId ?? 'U0001', username: fields.userName ?? 'ana', team_id: 'T0001' },
+    api_app_id: 'A0001',
+    token: 'deprecated-verification-token',
+    trigger_id: 'trigger-view-1',
+    view: {
+      id: fields.viewId ?? 'V00000001',
+      team_id: 'T0001',
+      type: 'modal',
+      callback_id: fields.callbackId,
+      private_metadata: fields.privateMetadata,
+      state: { values },
+      hash: '1700000003.abcdef',
+      title: { type: 'plain_text', text: 'Form' },
+      blocks: [],
+    },
+    response_urls: [],
+    is_enterprise_install: false,
   };
   const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
   return signRequest(body, 'application/x-www-form-urlencoded', options);

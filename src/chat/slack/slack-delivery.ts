@@ -1,7 +1,12 @@
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { BlockKitBlock, RenderedFile, RenderedMessage } from '../../render/block-kit.ts';
+import {
+  type BlockKitBlock,
+  blockTexts,
+  type RenderedFile,
+  type RenderedMessage,
+} from '../../render/block-kit.ts';
 import { inlineCode } from '../../render/mrkdwn.ts';
 import { slackErrorCode } from './slack-payloads.ts';
 import { type RateLimitRetryOptions, withRateLimitRetry } from './slack-web-client.ts';
@@ -159,9 +164,9 @@ async function fallback(
 /** The answer's text as a file, with one line that says why, for when Slack refused the blocks. */
 function asTextFile(message: RenderedMessage, code: string): RenderedMessage {
   const text = message.blocks
-    .flatMap((b) => (b.type === 'context' ? b.elements : [...(b.text ? [b.text] : []), ...(b.fields ?? [])]))
+    .flatMap(blockTexts)
     .map((t) =>
-      t.text.replaceAll('```', '').replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&'),
+      t.replaceAll('```', '').replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&'),
     )
     .join('\n');
   return {

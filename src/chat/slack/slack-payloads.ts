@@ -53,14 +53,37 @@ export const directMessageSchema = z.object({
 });
 export type DirectMessage = z.infer<typeof directMessageSchema>;
 
+const slackUserSchema = z.object({
+  id: z.string().min(1),
+  username: z.string().optional(),
+  name: z.string().optional(),
+});
+
 /** A button or menu in one of our messages was used. */
 export const blockActionsSchema = z.object({
   type: z.literal('block_actions'),
-  user: z.object({ id: z.string().min(1), username: z.string().optional(), name: z.string().optional() }),
+  user: slackUserSchema,
   trigger_id: z.string().min(1),
   response_url: z.url().optional(),
   channel: z.object({ id: z.string().min(1) }).optional(),
-  message: z.object({ ts: z.string(), thread_ts: z.string().optional() }).optional(),
+  /** Where the button is; for an ephemeral message the only trace of it (there is no `message`). */
+  container: z
+    .object({
+      message_ts: z.string().optional(),
+      channel_id: z.string().optional(),
+      thread_ts: z.string().optional(),
+      is_ephemeral: z.boolean().optional(),
+    })
+    .optional(),
+  /** The message holding the button, blocks included, as Slack shows it now. */
+  message: z
+    .object({
+      ts: z.string(),
+      thread_ts: z.string().optional(),
+      text: z.string().optional(),
+      blocks: z.array(z.unknown()).optional(),
+    })
+    .optional(),
   actions: z
     .array(
       z.object({
@@ -79,10 +102,15 @@ export interface SlackBlockAction {
   blockId: string | undefined;
   value: string | undefined;
   userId: string;
+  /** The user's handle, when Slack sends it. */
+  userName: string | undefined;
   channelId: string | undefined;
-  /** The message holding the button. */
+  /** The message holding the button; undefined for an ephemeral message. */
   messageTs: string | undefined;
   threadTs: string | undefined;
+  /** The text and blocks of the message holding the button, to update it in place. */
+  messageText: string | undefined;
+  messageBlocks: unknown[] | undefined;
   triggerId: string;
   responseUrl: string | undefined;
   actionTs: string;
@@ -95,14 +123,35 @@ export function toBlockActions(body: z.infer<typeof blockActionsSchema>): SlackB
     blockId: a.block_id,
     value: a.value,
     userId: body.user.id,
-    channelId: body.channel?.id,
+    userName: body.user.username ?? body.user.name,
+    channelId: body.channel?.id ?? body.container?.channel_id,
     messageTs: body.message?.ts,
     threadTs: body.message?.thread_ts,
+    messageText: body.message?.text,
+    messageBlocks: body.message?.blocks,
     triggerId: body.trigger_id,
     responseUrl: body.response_url,
     actionTs: a.action_ts,
   }));
 }
+
+/** A modal of ours was submitted. */
+export const viewSubmissionSchema = z.object({
+  type: z.literal('view_submission'),
+  user: slackUserSchema,
+  view: z.object({
+    id: z.string().min(1),
+    callback_id: z.string(),
+    private_metadata: z.string().default(''),
+    state: z.object({
+      values: z.record(
+        z.string(),
+        z.record(z.string(), z.object({ type: z.string().optional(), value: z.string().nullish() })),
+      ),
+    }),
+  }),
+});
+export type ViewSubmission = z.infer<typeof viewSubmissionSchema>;
 
 /** How `@slack/web-api` reports a Slack error answer (`{ ok: false, error }`). */
 export const platformErrorSchema = z.object({

@@ -1,16 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
-import type { WebClient } from '@slack/web-api';
+import type { Block, KnownBlock, ModalView, WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import { toWheelhouseError, WheelhouseError } from '../../errors.ts';
 import type { HttpServer } from '../../http/http-server.ts';
 import type { KubeIdentity } from '../../kube/types.ts';
 import { type BlockKitLimits, renderReply } from '../../render/block-kit.ts';
+import { escapeMrkdwn } from '../../render/mrkdwn.ts';
 import type { Reply, RequestHandler } from '../../runner/types.ts';
 import type { Actor } from '../../skills/context.ts';
 import type { Idempotency } from '../../store/types.ts';
 import type { WheelhouseMetrics } from '../../telemetry/metrics.ts';
 import { boltLevelOf, createBoltLogger } from './bolt-logger.ts';
+import {
+  commandDigest,
+  DENY_CALLBACK_ID,
+  DENY_REASON_ACTION,
+  DENY_REASON_BLOCK,
+  decides,
+  decodeDenyMetadata,
+  denyCommand,
+  denyModal,
+  denyWithoutReason,
+  isCommandAction,
+  statusBlock,
+  withStatus,
+} from './slack-actions.ts';
 import { type AnswerTarget, deliverAnswer } from './slack-delivery.ts';
 import {
   appMentionSchema,
@@ -18,14 +33,17 @@ import {
   directMessageSchema,
   eventEnvelopeSchema,
   type SlackBlockAction,
+  slackErrorCode,
   slashCommandSchema,
   toBlockActions,
+  viewSubmissionSchema,
 } from './slack-payloads.ts';
 import { slackToPlainText, stripBotMention } from './slack-text.ts';
 import {
   type RateLimitRetryOptions,
   type SlackClientSettings,
   slackClientOptions,
+  withRateLimitRetry,
 } from './slack-web-client.ts';
 
 /**
@@ -69,7 +87,15 @@ export interface SlackSurfaceOptions {
   maxBodyBytes?: number | undefined;
   /** How long `stop()` waits for answers in flight before cancelling them. @default 10000 */
   drainMs?: number | undefined;
-  /** Called for buttons and menus in our messages (after the action is acknowledged). */
+  /**
+   * How long a second click by the same user on a button with the same command is ignored as a
+   * double click (it has its own action_ts, so only this catches it). @default 10
+   */
+  doubleClickSeconds?: number | undefined;
+  /**
+   * Called for buttons and menus in our messages other than command buttons (`wh-command-*`,
+   * whose value goes through the handler), after the action is acknowledged.
+   */
   onBlockAction?: ((action: SlackBlockAction) => Promise<void>) | undefined;
 }
 
@@ -92,11 +118,29 @@ interface Question {
   text: string;
   userId: string;
   userName?: string | undefined;
-  dedupeKey: string;
+  /** Claimed in order; a repeat of any one (a retry, a double click) is not answered again. */
+  claims: Array<{ key: string; ttlSeconds: number }>;
   target: AnswerTarget;
   /** Shown as the first line of a channel answer, e.g. "/wh pods shop". */
   echo?: string | undefined;
+  /** Runs after the answer was delivered, e.g. to update the message that held the buttons. */
+  after?: ((reply: Reply) => Promise<void>) | undefined;
 }
+
+/** The message that held a command button, to update it in place once the command is answered. */
+interface ButtonMessage {
+  channel: string;
+  ts: string;
+  text: string | undefined;
+  /** As Slack showed them at the click; undefined when no longer known (the compact form is sent). */
+  blocks: unknown[] | undefined;
+}
+
+/** How long the blocks of a message whose Deny modal is open are kept in memory, and how many. */
+const STASH_TTL_MS = 60 * 60 * 1000;
+const STASH_MAX = 500;
+/** Messages known to be decided, so a late "waiting" answer never puts the buttons back. */
+const DECIDED_MAX = 1000;
 
 /** Builds the Bolt app, its receiver and listeners. Nothing connects until `start()`. */
 export function createSlackSurface(options: SlackSurfaceOptions): SlackSurface {
@@ -163,9 +207,11 @@ export function createSlackSurface(options: SlackSurfaceOptions): SlackSurface {
   };
 
   async function answer(q: Question): Promise<void> {
-    if (!(await options.idempotency.claim(q.dedupeKey, ttl))) {
-      logger.info({ key: q.dedupeKey }, 'Slack delivered a request again (retry); it is answered once');
-      return;
+    for (const { key, ttlSeconds } of q.claims) {
+      if (!(await options.idempotency.claim(key, ttlSeconds))) {
+        logger.info({ key }, 'Slack delivered a request again (retry or double click); it is answered once');
+        return;
+      }
     }
     const controller = new AbortController();
     controllers.add(controller);
@@ -181,39 +227,49 @@ export function createSlackSurface(options: SlackSurfaceOptions): SlackSurface {
       });
       const outcome = await deliverAnswer(deliveryDeps, q.target, message, reply.ok ? 'result' : 'error');
       options.metrics?.observeDelivery('slack', outcome);
+      await q.after?.(reply);
     } finally {
       controllers.delete(controller);
     }
   }
 
-  async function ask(q: Question, signal: AbortSignal): Promise<Reply> {
+  /** The user's Kubernetes identity, or the refusal to send them (unmapped, or the lookup failed). */
+  async function identify(userId: string): Promise<{ kube: KubeIdentity | undefined } | { refusal: Reply }> {
     let kube: KubeIdentity | undefined | null;
     try {
-      kube = await options.resolveIdentity(q.userId);
+      kube = await options.resolveIdentity(userId);
     } catch (error) {
-      logger.error(
-        { err: error, user: q.userId },
-        'Could not resolve the Kubernetes identity of a Slack user',
-      );
-      return localError(
-        new WheelhouseError(
-          'INTERNAL',
-          'I could not look up who you are in Kubernetes; the details are in the log.',
+      logger.error({ err: error, user: userId }, 'Could not resolve the Kubernetes identity of a Slack user');
+      return {
+        refusal: localError(
+          new WheelhouseError(
+            'INTERNAL',
+            'I could not look up who you are in Kubernetes; the details are in the log.',
+          ),
         ),
-      );
+      };
     }
     if (kube === null) {
-      logger.info({ user: q.userId }, 'Slack user is not mapped to a Kubernetes identity');
-      return localError(
-        new WheelhouseError(
-          'FORBIDDEN',
-          'Your Slack account is not mapped to a Kubernetes identity, so I cannot act for you.',
-          {
-            hint: 'Ask a Wheelhouse admin to add your Slack user or e-mail address to the identity map.',
-          },
+      logger.info({ user: userId }, 'Slack user is not mapped to a Kubernetes identity');
+      return {
+        refusal: localError(
+          new WheelhouseError(
+            'FORBIDDEN',
+            'Your Slack account is not mapped to a Kubernetes identity, so I cannot act for you.',
+            {
+              hint: 'Ask a Wheelhouse admin to add your Slack user or e-mail address to the identity map.',
+            },
+          ),
         ),
-      );
+      };
     }
+    return { kube };
+  }
+
+  async function ask(q: Question, signal: AbortSignal): Promise<Reply> {
+    const who = await identify(q.userId);
+    if ('refusal' in who) return who.refusal;
+    const { kube } = who;
     const actor: Actor = {
       surface: 'slack',
       id: q.userId,
@@ -249,7 +305,7 @@ export function createSlackSurface(options: SlackSurfaceOptions): SlackSurface {
         text,
         userId: c.user_id,
         userName: c.user_name,
-        dedupeKey: `slack:command:${c.trigger_id}`,
+        claims: [{ key: `slack:command:${c.trigger_id}`, ttlSeconds: ttl }],
         echo: `${c.command} ${text}`.trim(),
         target: {
           channel: c.channel_id,
@@ -276,7 +332,7 @@ export function createSlackSurface(options: SlackSurfaceOptions): SlackSurface {
       await answer({
         text: slackToPlainText(stripBotMention(m.text, context.botUserId)).trim(),
         userId: m.user,
-        dedupeKey: `slack:event:${envelope.data.event_id}`,
+        claims: [{ key: `slack:event:${envelope.data.event_id}`, ttlSeconds: ttl }],
         target: { channel: m.channel, threadTs: m.thread_ts ?? m.ts, userId: m.user, errorsPrivate: true },
       });
     });
@@ -294,11 +350,159 @@ export function createSlackSurface(options: SlackSurfaceOptions): SlackSurface {
       await answer({
         text: slackToPlainText(m.text).trim(),
         userId: m.user,
-        dedupeKey: `slack:event:${envelope.data.event_id}`,
+        claims: [{ key: `slack:event:${envelope.data.event_id}`, ttlSeconds: ttl }],
         target: { channel: m.channel, threadTs: m.thread_ts, userId: m.user, errorsPrivate: false },
       });
     });
   });
+
+  // --- Command buttons: a click sends the button's command through the handler ------------------
+
+  /** Blocks of messages whose Deny modal is open, so the message can be updated after the reason. */
+  const stash = new Map<string, { message: ButtonMessage; until: number }>();
+  const decided = new Set<string>();
+  const doubleClick = options.doubleClickSeconds ?? 10;
+
+  /** After a command button's answer: the status line under the buttons, which go once decided. */
+  async function updateButtonMessage(
+    message: ButtonMessage,
+    userId: string,
+    command: string,
+    reply: Reply,
+  ): Promise<void> {
+    if (!reply.ok) return;
+    const key = `${message.channel}:${message.ts}`;
+    const isDecided = decides(reply);
+    if (decided.has(key) && !isDecided) return;
+    if (isDecided) {
+      decided.add(key);
+      if (decided.size > DECIDED_MAX) decided.delete(decided.values().next().value ?? key);
+    }
+    const status = statusBlock(userId, command, reply);
+    // Without the original blocks (a restart while the modal was open) the message shrinks to its
+    // text and the status: the buttons must not outlive the decision.
+    // Slack gives the text back as it was posted: already escaped.
+    const text = message.text ?? escapeMrkdwn(reply.result.summary);
+    const base = message.blocks ?? [{ type: 'section', text: { type: 'mrkdwn', text } }];
+    const blocks = withStatus(base, status, isDecided);
+    try {
+      await withRateLimitRetry(
+        () =>
+          client.chat.update({
+            channel: message.channel,
+            ts: message.ts,
+            text,
+            blocks: blocks as (Block | KnownBlock)[],
+          }),
+        options.rateLimit,
+      );
+    } catch (error) {
+      logger.warn(
+        { err: error, slackError: slackErrorCode(error), channel: message.channel, ts: message.ts },
+        'Could not update the message with the buttons',
+      );
+    }
+  }
+
+  /** Sends a refusal (unmapped user, lookup failed) to the clicker only. */
+  async function refuse(target: AnswerTarget, reply: Reply): Promise<void> {
+    const outcome = await deliverAnswer(
+      deliveryDeps,
+      target,
+      renderReply(reply, { limits: ANSWER_LIMITS }),
+      'error',
+    );
+    options.metrics?.observeDelivery('slack', outcome);
+  }
+
+  async function onCommandButton(action: SlackBlockAction): Promise<void> {
+    const command = (action.value ?? '').trim();
+    const channel = action.channelId;
+    if (command === '' || channel === undefined) {
+      logger.warn({ actionId: action.actionId }, 'Ignoring a command button without a command or a channel');
+      return;
+    }
+    const digest = commandDigest(command);
+    const retryKey = { key: `slack:action:${action.actionTs}:${action.userId}:${digest}`, ttlSeconds: ttl };
+    const clickKey = { key: `slack:click:${action.userId}:${digest}`, ttlSeconds: doubleClick };
+    // Answers go to the thread of the message with the buttons (none for an ephemeral message).
+    const thread = action.messageTs === undefined ? undefined : (action.threadTs ?? action.messageTs);
+    const target: AnswerTarget = {
+      channel,
+      threadTs: thread,
+      userId: action.userId,
+      responseUrl: action.responseUrl,
+      errorsPrivate: true,
+    };
+    const message: ButtonMessage | undefined =
+      action.messageTs === undefined
+        ? undefined
+        : { channel, ts: action.messageTs, text: action.messageText, blocks: action.messageBlocks };
+
+    const denyId = denyWithoutReason(command);
+    if (denyId !== undefined) {
+      // Opening a form changes nothing, so only Slack's retries are deduplicated here; the deny
+      // itself is deduplicated when the form is submitted.
+      if (!(await options.idempotency.claim(retryKey.key, retryKey.ttlSeconds))) return;
+      await openDenyModal(action, denyId, target, message);
+      return;
+    }
+    await answer({
+      text: command,
+      userId: action.userId,
+      userName: action.userName,
+      claims: [retryKey, clickKey],
+      target,
+      echo: command,
+      after:
+        message === undefined
+          ? undefined
+          : (reply) => updateButtonMessage(message, action.userId, command, reply),
+    });
+  }
+
+  async function openDenyModal(
+    action: SlackBlockAction,
+    approvalId: string,
+    target: AnswerTarget,
+    message: ButtonMessage | undefined,
+  ): Promise<void> {
+    // The trigger_id lives 3 s: the identity is checked first (unmapped users get no form), then
+    // the form opens at once. The rights to deny are checked by the handler on submission.
+    const who = await identify(action.userId);
+    if ('refusal' in who) {
+      await refuse(target, who.refusal);
+      return;
+    }
+    const now = Date.now();
+    for (const [k, v] of stash) if (v.until <= now || stash.size >= STASH_MAX) stash.delete(k);
+    const key = randomUUID();
+    if (message?.blocks !== undefined) stash.set(key, { message, until: now + STASH_TTL_MS });
+    try {
+      await client.views.open({
+        trigger_id: action.triggerId,
+        view: denyModal({
+          a: approvalId,
+          c: target.channel,
+          t: target.threadTs,
+          m: message?.ts,
+          k: message?.blocks === undefined ? undefined : key,
+          x: message?.text,
+        }) as unknown as ModalView,
+      });
+    } catch (error) {
+      stash.delete(key);
+      logger.warn({ err: error, slackError: slackErrorCode(error) }, 'Could not open the Deny form');
+      await refuse(
+        target,
+        localError(
+          new WheelhouseError('TIMEOUT', 'I could not open the form to deny this change in time.', {
+            hint: `Type \`deny ${approvalId} <reason>\` instead.`,
+          }),
+        ),
+      );
+    }
+  }
 
   app.action(/.*/, async ({ ack, body }) => {
     await ack();
@@ -310,6 +514,10 @@ export function createSlackSurface(options: SlackSurfaceOptions): SlackSurface {
         return;
       }
       for (const action of toBlockActions(parsed.data)) {
+        if (isCommandAction(action.actionId)) {
+          await onCommandButton(action);
+          continue;
+        }
         if (!(await options.idempotency.claim(`slack:action:${action.actionTs}:${action.actionId}`, ttl)))
           continue;
         if (options.onBlockAction === undefined) {
@@ -318,6 +526,56 @@ export function createSlackSurface(options: SlackSurfaceOptions): SlackSurface {
         }
         await options.onBlockAction(action);
       }
+    });
+  });
+
+  app.view(DENY_CALLBACK_ID, async ({ ack, body }) => {
+    const parsed = viewSubmissionSchema.safeParse(body);
+    const reason = parsed.success
+      ? (parsed.data.view.state.values[DENY_REASON_BLOCK]?.[DENY_REASON_ACTION]?.value ?? '').trim()
+      : '';
+    if (parsed.success && reason === '') {
+      await ack({
+        response_action: 'errors',
+        errors: { [DENY_REASON_BLOCK]: 'Say why the change is denied.' },
+      });
+      return;
+    }
+    await ack();
+    if (!accepting) return;
+    await guarded('view_submission', async () => {
+      if (!parsed.success) {
+        logger.warn({ issues: parsed.error.issues }, 'Ignoring a view submission that does not parse');
+        return;
+      }
+      const { user, view } = parsed.data;
+      const meta = decodeDenyMetadata(view.private_metadata);
+      if (meta === undefined) {
+        logger.warn({ view: view.id }, 'Ignoring a Deny form whose metadata does not parse');
+        return;
+      }
+      const kept = meta.k === undefined ? undefined : stash.get(meta.k);
+      if (meta.k !== undefined) stash.delete(meta.k);
+      const message: ButtonMessage | undefined =
+        meta.m === undefined
+          ? undefined
+          : (kept?.message ?? { channel: meta.c, ts: meta.m, text: meta.x, blocks: undefined });
+      const command = denyCommand(meta.a, reason);
+      await answer({
+        text: command,
+        userId: user.id,
+        userName: user.username ?? user.name,
+        claims: [
+          { key: `slack:view:${view.id}`, ttlSeconds: ttl },
+          { key: `slack:click:${user.id}:${commandDigest(command)}`, ttlSeconds: doubleClick },
+        ],
+        target: { channel: meta.c, threadTs: meta.t, userId: user.id, errorsPrivate: true },
+        echo: command,
+        after:
+          message === undefined
+            ? undefined
+            : (reply) => updateButtonMessage(message, user.id, command, reply),
+      });
     });
   });
 

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { type ErrorCode, WheelhouseError } from '../../../src/errors.ts';
 import {
+  type ActionsBlock,
   BLOCK_KIT_LIMITS,
   type BlockKitBlock,
+  blockTexts,
   ERROR_PRESENTATION,
   type RenderedMessage,
   renderReply,
 } from '../../../src/render/block-kit.ts';
+import { sectionToPlainText } from '../../../src/render/plain-text.ts';
 import type { Reply } from '../../../src/runner/types.ts';
 import type { Attachment, Section, SkillResult } from '../../../src/skills/result.ts';
 import { validateMessage } from '../../support/slack-peer.ts';
@@ -107,6 +110,16 @@ const SECTIONS: Record<Section['type'], { section: Section; attachments?: Attach
     },
     attachments: [png],
   },
+  actions: {
+    section: {
+      type: 'actions',
+      actions: [
+        { label: 'Approve', command: 'approve 3f2a9c1e', style: 'primary' },
+        { label: 'Deny', command: 'deny 3f2a9c1e', style: 'danger' },
+        { label: 'Show the diff <again> & more', command: 'diff 3f2a9c1e' },
+      ],
+    },
+  },
 };
 
 const isErrorCode = (key: string): key is ErrorCode => key in ERROR_PRESENTATION;
@@ -138,11 +151,7 @@ const golden = (message: RenderedMessage): string =>
     2,
   )}\n`;
 
-const allText = (blocks: BlockKitBlock[]): string =>
-  blocks
-    .flatMap((b) => (b.type === 'context' ? b.elements : [...(b.text ? [b.text] : []), ...(b.fields ?? [])]))
-    .map((t) => t.text)
-    .join('\n');
+const allText = (blocks: BlockKitBlock[]): string => blocks.flatMap(blockTexts).join('\n');
 
 const fileText = (message: RenderedMessage, name: string): string => {
   const file = message.files.find((f) => f.name === name);
@@ -343,6 +352,7 @@ describe('Slack limits', () => {
       maxSectionChars: 3000,
       maxFieldsPerSection: 10,
       maxFieldChars: 2000,
+      maxActionElements: 25,
     });
   });
 });
@@ -391,6 +401,125 @@ describe('escaping', () => {
   });
 });
 
+describe('actions', () => {
+  const actionsBlocks = (message: RenderedMessage): ActionsBlock[] =>
+    message.blocks.filter((b): b is ActionsBlock => b.type === 'actions');
+
+  it('renders one row of buttons whose values are the commands they stand for', () => {
+    const message = renderReply(
+      ok({ summary: 'Waiting for approval', sections: [SECTIONS.actions.section] }),
+    );
+    expectWithinSlackLimits(message);
+    expect(actionsBlocks(message)).toEqual([
+      {
+        type: 'actions',
+        block_id: 'wh-actions-1',
+        elements: [
+          {
+            type: 'button',
+            action_id: 'wh-command-0',
+            text: { type: 'plain_text', text: 'Approve', emoji: true },
+            value: 'approve 3f2a9c1e',
+            style: 'primary',
+          },
+          {
+            type: 'button',
+            action_id: 'wh-command-1',
+            text: { type: 'plain_text', text: 'Deny', emoji: true },
+            value: 'deny 3f2a9c1e',
+            style: 'danger',
+          },
+          {
+            type: 'button',
+            action_id: 'wh-command-2',
+            // plain_text is shown as written: nothing to escape.
+            text: { type: 'plain_text', text: 'Show the diff <again> & more', emoji: true },
+            value: 'diff 3f2a9c1e',
+          },
+        ],
+      },
+    ]);
+    expect(message.files).toEqual([]);
+  });
+
+  it('keeps every button id unique in a message with two rows of buttons', () => {
+    const row: Section = { type: 'actions', actions: [{ label: 'A', command: 'approve abcdef' }] };
+    const message = renderReply(ok({ summary: 's', sections: [row, row] }));
+    expectWithinSlackLimits(message);
+    expect(actionsBlocks(message).map((b) => b.block_id)).toEqual(['wh-actions-1', 'wh-actions-2']);
+  });
+
+  it('puts at most 25 buttons in the row and says what to type for the rest', () => {
+    const actions = Array.from({ length: 30 }, (_, i) => ({
+      label: `Pod ${i}`,
+      command: `restart pod-${i}`,
+    }));
+    const message = renderReply(ok({ summary: 'pick', sections: [{ type: 'actions', actions }] }));
+    expectWithinSlackLimits(message);
+    const [row, ...more] = actionsBlocks(message);
+    expect(more).toEqual([]);
+    expect(row?.elements).toHaveLength(25);
+    expect(row?.elements.at(-1)).toMatchObject({ action_id: 'wh-command-24', value: 'restart pod-24' });
+    const text = allText(message.blocks);
+    for (const i of [25, 29]) expect(text).toContain(`• Pod ${i}: type \`restart pod-${i}\``);
+    expect(text).not.toContain('• Pod 24:');
+  });
+
+  it('cuts long labels to 75 characters and never makes a button of a command over 2,000 characters', () => {
+    const long = `apply ${'x'.repeat(2100)}`;
+    const message = renderReply(
+      ok({
+        summary: 'odd',
+        sections: [
+          {
+            type: 'actions',
+            actions: [
+              { label: 'L'.repeat(100), command: 'approve abcdef' },
+              { label: 'Apply it', command: long },
+              { label: '  ', command: 'deny abcdef' },
+            ],
+          },
+        ],
+      }),
+    );
+    expectWithinSlackLimits(message);
+    const [row] = actionsBlocks(message);
+    expect(row?.elements.map((e) => [e.text.text, e.value])).toEqual([
+      [`${'L'.repeat(74)}…`, 'approve abcdef'],
+      ['deny abcdef', 'deny abcdef'],
+    ]);
+    // The long command is typed instead: shortened in chat, whole in the attached list.
+    const text = allText(message.blocks);
+    expect(text).toContain('• Apply it: type `apply xxx');
+    expect(text).toContain('long items shortened — full list attached as `list-1.txt`');
+    expect(fileText(message, 'list-1.txt')).toContain(long);
+  });
+
+  it('attaches the commands as text when even the buttons do not fit', () => {
+    const sections: Section[] = [
+      { type: 'text', text: 'one' },
+      { type: 'text', text: 'two' },
+      SECTIONS.actions.section,
+    ];
+    const message = renderReply(ok({ summary: 'tight', sections }), { limits: { maxBlocks: 5 } });
+    expect(actionsBlocks(message)).toEqual([]);
+    expect(fileText(message, 'more-sections.txt')).toBe(
+      'Approve: type `approve 3f2a9c1e`\nDeny: type `deny 3f2a9c1e`\nShow the diff <again> & more: type `diff 3f2a9c1e`',
+    );
+  });
+
+  it('reads a row of buttons as what to type, for text fallbacks', () => {
+    const message = renderReply(ok({ summary: 's', sections: [SECTIONS.actions.section] }));
+    const [row] = actionsBlocks(message);
+    expect(row && blockTexts(row)).toEqual([
+      'Approve: type `approve 3f2a9c1e`',
+      'Deny: type `deny 3f2a9c1e`',
+      'Show the diff <again> & more: type `diff 3f2a9c1e`',
+    ]);
+    expect(sectionToPlainText(SECTIONS.actions.section)).toBe(row && blockTexts(row).join('\n'));
+  });
+});
+
 describe('charts', () => {
   it('keeps the PNG as a file and shows the stats as text', () => {
     const message = renderReply(
@@ -426,7 +555,7 @@ describe('any mix of sections', () => {
     return pool.slice(start, start + n);
   };
   const makeSection = (): Section => {
-    switch (int(6)) {
+    switch (int(7)) {
       case 0:
         return {
           type: 'table',
@@ -447,6 +576,15 @@ describe('any mix of sections', () => {
         return {
           type: 'fields',
           fields: Array.from({ length: int(40) }, () => ({ label: word(int(20)), value: word(int(2500)) })),
+        };
+      case 5:
+        return {
+          type: 'actions',
+          actions: Array.from({ length: int(40) }, () => ({
+            label: word(int(100)),
+            command: word(int(2200)),
+            ...(rnd() < 0.5 ? { style: 'danger' as const } : {}),
+          })),
         };
       default:
         return {

@@ -219,6 +219,28 @@ describe('renderTerminal without colour', () => {
     );
   });
 
+  it('says what to type for each action, since the console has no buttons', () => {
+    const text = renderTerminal(
+      withSection(
+        {
+          type: 'actions',
+          actions: [
+            { label: 'Approve', command: 'approve 3f2a9c1e', style: 'primary' },
+            { label: 'Deny', command: 'deny 3f2a9c1e', style: 'danger' },
+          ],
+        },
+        { summary: 'Waiting for approval: deploy checkout.', tone: 'warning' },
+      ),
+      PLAIN,
+    );
+    expect(text.split('\n')).toEqual([
+      '! Waiting for approval: deploy checkout.',
+      '',
+      'Approve: type `approve 3f2a9c1e`',
+      'Deny: type `deny 3f2a9c1e`',
+    ]);
+  });
+
   it('renders an error with its hint, code and request id', () => {
     const reply: Reply = {
       ok: false,
@@ -294,6 +316,16 @@ describe('renderTerminal with colour', () => {
     expect(colored).toContain(`${ESC}33m! ${ESC}0m${ESC}1mL${ESC}0m`);
     expect(colored).toContain(`${ESC}31m✖ ${ESC}0mT`);
     expect(colored.replace(ANSI, '')).toBe(renderTerminal(reply, PLAIN, saved));
+  });
+
+  it('colours the command to type; stripped of escapes it equals the plain text', () => {
+    const reply = withSection({
+      type: 'actions',
+      actions: [{ label: 'Approve', command: 'approve abc123' }],
+    });
+    const colored = renderTerminal(reply, COLOR);
+    expect(colored.split('\n').at(-1)).toBe(`Approve: type ${ESC}36m\`approve abc123\`${ESC}0m`);
+    expect(colored.replace(ANSI, '')).toBe(renderTerminal(reply, PLAIN));
   });
 
   it('colours the error mark red and dims the code line', () => {
