@@ -5,6 +5,13 @@ import { verifyChain } from './audit/audit-record.ts';
 import { ConfigError, describeConfig, ENV_VARS, formatProblems, loadConfig } from './config/load-config.ts';
 import type { Config } from './config/schema.ts';
 import { isWheelhouseError, type WheelhouseError } from './errors.ts';
+import {
+  EXPLAIN_EXIT_CODES,
+  type ExplainQuestion,
+  explainRequest,
+  formatExplanation,
+} from './policy/explain.ts';
+import { SkillRegistry } from './skills/registry.ts';
 import { openStore } from './store/open-store.ts';
 
 const HELP: Record<string, string> = {
@@ -19,6 +26,7 @@ Commands:
   config check    validate the configuration and print every problem at once
   audit verify    check the audit hash chain; names the first edited, deleted or reordered record
   audit tail      print the newest audit records
+  policy explain  what policy would decide if a user asked for a command in a channel
 
 Global options:
   -c, --config FILE   YAML config file (or env WH_CONFIG)
@@ -46,6 +54,17 @@ ${ENV_VARS.map((v) => `  ${v.name.padEnd(22)} ${v.path.padEnd(28)} ${v.descripti
 
 verify walks the hash chain and exits 1 naming the first record that was edited, deleted or
 reordered. tail prints the newest records (default 20), or JSON lines with --json.`,
+  policy: `Usage: wheelhouse policy explain --user USER [--channel CHANNEL] [--group GROUP]...
+                                [--at TIME] [--recent-writes N] [--config FILE] "COMMAND"
+
+Answers "what would happen if USER asked for COMMAND in CHANNEL": maps USER with the identity
+config (Slack id, email or Kubernetes user; anyone else is unmapped), parses COMMAND with the chat
+grammar, evaluates the policy at TIME (ISO 8601 such as 2026-11-27T17:00:00Z; default now) with N
+writes already made in the rate-limit window (default 0), and prints the decision, the approvers
+needed and every rule that had a say. --group adds Kubernetes groups to the user's. Quote COMMAND.
+
+Exit codes: 0 allowed, 3 requires approval, 4 denied, 1 configuration problems,
+2 usage mistakes or a COMMAND that does not parse.`,
 };
 
 const OPTIONS = {
@@ -56,11 +75,16 @@ const OPTIONS = {
   context: { type: 'string' },
   n: { type: 'string', short: 'n' },
   json: { type: 'boolean' },
+  user: { type: 'string' },
+  channel: { type: 'string' },
+  group: { type: 'string', multiple: true },
+  at: { type: 'string' },
+  'recent-writes': { type: 'string' },
 } as const;
 
 type ParsedArgs = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
 
-const COMMANDS = new Set(['serve', 'console', 'config', 'audit']);
+const COMMANDS = new Set(['serve', 'console', 'config', 'audit', 'policy']);
 
 /** Runs the CLI; returns the process exit code. */
 export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
@@ -85,6 +109,15 @@ export async function main(argv: string[], env: Record<string, string | undefine
   }
   if (command === 'config' && sub !== 'check') return usage('config');
   if (command === 'audit' && sub !== 'verify' && sub !== 'tail') return usage('audit');
+  let question: ExplainQuestion | undefined;
+  if (command === 'policy') {
+    const asked = policyQuestion(sub, positionals.slice(2), values);
+    if (typeof asked === 'string') {
+      process.stderr.write(`${asked}\n\n${HELP['policy']}\n`);
+      return 2;
+    }
+    question = asked;
+  }
   let config: Config;
   try {
     config = loadConfig({ env, configPath: values.config }).config;
@@ -98,7 +131,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
   if (values.context) config.kube.context = values.context;
 
   try {
-    return await run(command, sub, config, values);
+    return await run(command, sub, config, values, question);
   } catch (e) {
     // A coded error at startup (unreadable kubeconfig, unknown context, …) is the operator's to fix:
     // say what and how, not a stack trace.
@@ -122,6 +155,7 @@ async function run(
   sub: string | undefined,
   config: Config,
   values: ParsedArgs['values'],
+  question: ExplainQuestion | undefined,
 ): Promise<number> {
   switch (command) {
     case 'config':
@@ -131,6 +165,8 @@ async function run(
       return sub === 'verify'
         ? auditVerify(config)
         : auditTail(config, Number(values.n ?? 20), values.json ?? false);
+    case 'policy':
+      return question ? policyExplain(config, question) : usage('policy');
     case 'serve':
       return (await loadMain()).runServeCommand(config);
     case 'console':
@@ -161,6 +197,49 @@ function usage(command: string): number {
 
 function consoleIdentity(as: string | undefined, groups: string[] | undefined) {
   return { osUser: userInfo().username, kube: as ? { user: as, groups: groups ?? [] } : undefined };
+}
+
+/** The question of `policy explain`, or what is wrong with how it was asked. */
+function policyQuestion(
+  sub: string | undefined,
+  words: string[],
+  values: ParsedArgs['values'],
+): ExplainQuestion | string {
+  if (sub !== 'explain')
+    return sub === undefined
+      ? 'Which policy command? Only `explain` exists.'
+      : `Unknown policy command "${sub}".`;
+  if (!values.user) return 'policy explain needs --user (a Slack user id, email or Kubernetes user).';
+  if (values.n !== undefined) return 'Quote the command, so that its own flags (such as -n) reach it.';
+  const text = words.join(' ').trim();
+  if (!text) return 'policy explain needs the command to explain, in quotes.';
+  // Policy windows are in UTC; a time without a zone would silently be local time.
+  const at = values.at === undefined ? new Date() : new Date(values.at);
+  if (Number.isNaN(at.getTime()) || (values.at !== undefined && !/T.*(Z|[+-]\d\d:?\d\d)$/i.test(values.at)))
+    return `--at "${values.at}" is not a time with a zone; use ISO 8601 such as 2026-11-27T17:00:00Z.`;
+  const recentWrites = values['recent-writes'] === undefined ? 0 : Number(values['recent-writes']);
+  if (!Number.isInteger(recentWrites) || recentWrites < 0)
+    return '--recent-writes must be a whole number, 0 or more.';
+  return { text, user: values.user, channel: values.channel, groups: values.group, at, recentWrites };
+}
+
+async function policyExplain(config: Config, question: ExplainQuestion): Promise<number> {
+  // The skills pull in their renderers and the kube helpers; only explain needs them.
+  const { skills } = await import('../skills/index.ts');
+  let explanation: ReturnType<typeof explainRequest>;
+  try {
+    explanation = explainRequest(question, {
+      policy: config.policy,
+      identity: config.identity,
+      registry: new SkillRegistry(skills),
+    });
+  } catch (e) {
+    if (!isWheelhouseError(e)) throw e;
+    process.stderr.write(`${e.message}${e.hint ? `\n  ${e.hint}` : ''}\n`);
+    return 2;
+  }
+  process.stdout.write(formatExplanation(explanation));
+  return EXPLAIN_EXIT_CODES[explanation.decision.effect];
 }
 
 async function auditVerify(config: Config): Promise<number> {

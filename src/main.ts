@@ -63,6 +63,7 @@ export async function buildWheelhouse(config: Config, logger: Logger): Promise<W
       })
     : undefined;
   const metrics = createMetrics();
+  const identities = new IdentityMap(config.identity);
   const audit = config.audit.stdout ? teeAuditToStdout(store) : store.audit;
   const runner = createRunner({
     registry: new SkillRegistry(skills),
@@ -77,6 +78,9 @@ export async function buildWheelhouse(config: Config, logger: Logger): Promise<W
       maxMetricsRangeSeconds: parseDurationSeconds(config.limits.maxMetricsRange) ?? 7 * 86400,
     },
     requestTimeoutMs: config.limits.requestTimeoutMs,
+    policy: config.policy,
+    isMapped: (actor) => actor.surface !== 'slack' || identities.isMapped({ id: actor.id }),
+    recentWrites: (actor, since) => countRecentWrites(store, actor.id, since),
     logger: logger.child({ component: 'runner' }),
     observe: (reply) => metrics.observeReply(reply),
   });
@@ -89,6 +93,17 @@ export async function buildWheelhouse(config: Config, logger: Logger): Promise<W
       await Promise.allSettled([kube.close(), logSearch?.close(), store.close()]);
     },
   };
+}
+
+/**
+ * Changes applied by this user since `since`, for the policy's rate limit. Scans the newest
+ * records: writes are rare, and the window is short.
+ */
+async function countRecentWrites(store: Store, actorId: string, since: Date): Promise<number> {
+  const records = await store.audit.tail(2000);
+  return records.filter(
+    (r) => r.type === 'change.apply' && r.actor.id === actorId && Date.parse(r.time) >= since.getTime(),
+  ).length;
 }
 
 function teeAuditToStdout(store: Store): Store['audit'] {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { policySchema } from '../policy/policy-schema.ts';
 
 const regexText = z.string().refine((s) => {
   try {
@@ -162,6 +163,8 @@ export const configSchema = z.object({
       stdout: z.coerce.boolean().default(false),
     })
     .default({ stdout: false }),
+  /** Who may run what, where and when: rules, protected namespaces, freezes, limits (src/policy/README.md). */
+  policy: policySchema.prefault({}),
 });
 
 export type Config = z.output<typeof configSchema>;

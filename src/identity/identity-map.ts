@@ -23,6 +23,14 @@ export class IdentityMap {
     return this.#rules.users.some((r) => r.email !== undefined);
   }
 
+  /** True when an identity rule names this chat user (by id or email). */
+  isMapped(user: ChatUser): boolean {
+    const email = user.email?.toLowerCase();
+    return this.#rules.users.some(
+      (r) => r.slack === user.id || (email !== undefined && r.email?.toLowerCase() === email),
+    );
+  }
+
   /** A configured user by Slack id, email or Kubernetes user name (for the console's `as`). */
   find(name: string): { id: string; kube: KubeIdentity } | undefined {
     const rule = this.#rules.users.find((r) => r.slack === name || r.email === name || r.kubeUser === name);

@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { ApprovalRecord, ApprovalStore } from '../approvals/types.ts';
 import { canonicalJson } from '../audit/audit-record.ts';
-import type { ChangeProposal, KubeWriter, KubeWriterFactory, Preview, RolloutProgress } from '../changes/types.ts';
+import type {
+  ChangeProposal,
+  KubeWriter,
+  KubeWriterFactory,
+  Preview,
+  RolloutProgress,
+} from '../changes/types.ts';
 import { WheelhouseError } from '../errors.ts';
 import type { Decision } from '../policy/evaluate.ts';
 import type { Actor, SkillContext } from '../skills/context.ts';
@@ -29,7 +35,8 @@ export interface ChangeRequest {
   actor: Actor;
   requestId: string;
   ctx: SkillContext;
-  decision: Decision;
+  /** Policy on the proposal (namespace, blast radius); throws POLICY_DENIED on deny. */
+  decide: (proposal: ChangeProposal) => Promise<Decision>;
   audit: AuditStep;
   onProgress?: ((progress: RolloutProgress) => void) | undefined;
 }
@@ -42,14 +49,18 @@ export interface ChangeRequest {
 export async function runChange(deps: ChangeRoadDeps, request: ChangeRequest): Promise<SkillResult> {
   const proposal = await request.skill.propose(request.input, request.ctx);
   if (proposal.changes.length === 0) return nothingToDo(proposal);
-  const writer = deps.writers.writerAs(request.actor.kube, { requestId: request.requestId, signal: request.ctx.signal });
+  const decision = await request.decide(proposal);
+  const writer = deps.writers.writerAs(request.actor.kube, {
+    requestId: request.requestId,
+    signal: request.ctx.signal,
+  });
   for (const change of proposal.changes) await writer.authorize(change);
   const previews = await previewAll(writer, proposal);
   await request.audit('change.preview', proposal.summary, { previews: previewsForAudit(previews) });
 
-  if (request.decision.effect === 'require_approval') {
-    const approval = await requestApproval(deps, request, proposal, previews);
-    return awaitingApproval(approval, proposal, previews, request.decision.reason);
+  if (decision.effect === 'require_approval') {
+    const approval = await requestApproval(deps, request, proposal, previews, decision);
+    return awaitingApproval(approval, proposal, previews, decision.reason);
   }
   return applyAndVerify(deps, writer, request, proposal, previews);
 }
@@ -58,30 +69,51 @@ export async function runChange(deps: ChangeRoadDeps, request: ChangeRequest): P
 export async function executeApproved(
   deps: ChangeRoadDeps,
   approval: ApprovalRecord,
-  request: Omit<ChangeRequest, 'decision'>,
+  request: Omit<ChangeRequest, 'decide'>,
 ): Promise<SkillResult> {
   if (!(await deps.approvals.transition(approval.id, 'approved', 'executing'))) {
-    return { summary: 'This change is already being carried out or was decided otherwise.', tone: 'info', sections: [] };
+    return {
+      summary: 'This change is already being carried out or was decided otherwise.',
+      tone: 'info',
+      sections: [],
+    };
   }
   try {
     const proposal = await request.skill.propose(request.input, request.ctx);
-    const writer = deps.writers.writerAs(request.actor.kube, { requestId: request.requestId, signal: request.ctx.signal });
+    const writer = deps.writers.writerAs(request.actor.kube, {
+      requestId: request.requestId,
+      signal: request.ctx.signal,
+    });
     for (const change of proposal.changes) await writer.authorize(change);
     const previews = await previewAll(writer, proposal);
     if (previewHash(previews) !== approval.previewHash) {
-      await deps.approvals.transition(approval.id, 'executing', 'voided', 'the target changed after approval');
+      await deps.approvals.transition(
+        approval.id,
+        'executing',
+        'voided',
+        'the target changed after approval',
+      );
       await request.audit('change.voided', 'the target changed between approval and execution', {
         approvalId: approval.id,
       });
-      throw new WheelhouseError('CONFLICT', `${approval.summary}: the target changed after it was approved.`, {
-        hint: 'Ask again to see a fresh preview; the old approval is void.',
-      });
+      throw new WheelhouseError(
+        'CONFLICT',
+        `${approval.summary}: the target changed after it was approved.`,
+        {
+          hint: 'Ask again to see a fresh preview; the old approval is void.',
+        },
+      );
     }
-    const result = await applyAndVerify(deps, writer, { ...request, decision: { effect: 'allow' } }, proposal, previews);
+    const result = await applyAndVerify(deps, writer, request, proposal, previews);
     await deps.approvals.transition(approval.id, 'executing', result.tone === 'error' ? 'failed' : 'done');
     return result;
   } catch (e) {
-    await deps.approvals.transition(approval.id, 'executing', 'failed', e instanceof Error ? e.message : String(e));
+    await deps.approvals.transition(
+      approval.id,
+      'executing',
+      'failed',
+      e instanceof Error ? e.message : String(e),
+    );
     throw e;
   }
 }
@@ -103,8 +135,8 @@ async function requestApproval(
   request: ChangeRequest,
   proposal: ChangeProposal,
   previews: Preview[],
+  decision: Extract<Decision, { effect: 'require_approval' }>,
 ): Promise<ApprovalRecord> {
-  if (request.decision.effect !== 'require_approval') throw new Error('requestApproval needs a require_approval decision');
   const now = request.ctx.now();
   const { actor } = request;
   const approval: ApprovalRecord = {
@@ -116,7 +148,7 @@ async function requestApproval(
     input: request.input,
     summary: proposal.summary,
     previewHash: previewHash(previews),
-    required: request.decision.approvers,
+    required: decision.approvers,
     approvals: [],
     createdAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + deps.approvalTtlMs).toISOString(),
@@ -134,7 +166,7 @@ async function requestApproval(
 async function applyAndVerify(
   deps: ChangeRoadDeps,
   writer: KubeWriter,
-  request: ChangeRequest,
+  request: Omit<ChangeRequest, 'decide'>,
   proposal: ChangeProposal,
   previews: Preview[],
 ): Promise<SkillResult> {
@@ -154,14 +186,22 @@ async function applyAndVerify(
   });
   await request.audit(`change.verify.${outcome.phase}`, outcome.message, { progress: outcome });
   if (outcome.phase === 'done') {
-    return { summary: `Done and verified: ${proposal.summary}.`, tone: 'success', sections: [diff, progressSection(outcome)] };
+    return {
+      summary: `Done and verified: ${proposal.summary}.`,
+      tone: 'success',
+      sections: [diff, progressSection(outcome)],
+    };
   }
 
   if (!deps.autoRollback || !proposal.undo?.length) {
     return {
       summary: `Applied, but the rollout did not become healthy: ${outcome.message}`,
       tone: 'error',
-      sections: [diff, progressSection(outcome), { type: 'text', tone: 'warning', text: 'Nothing was rolled back.' }],
+      sections: [
+        diff,
+        progressSection(outcome),
+        { type: 'text', tone: 'warning', text: 'Nothing was rolled back.' },
+      ],
     };
   }
   await request.audit('change.rollback', `rolling back: ${proposal.summary}`, { reason: outcome.message });
@@ -198,7 +238,10 @@ function progressSection(progress: RolloutProgress): Section {
     title: `Rollout of ${progress.target.kind}/${progress.target.name}`,
     fields: [
       { label: 'Phase', value: progress.phase },
-      { label: 'Replicas', value: `${progress.desired} desired · ${progress.updated} updated · ${progress.ready} ready · ${progress.available} available` },
+      {
+        label: 'Replicas',
+        value: `${progress.desired} desired · ${progress.updated} updated · ${progress.ready} ready · ${progress.available} available`,
+      },
       { label: 'Detail', value: progress.message },
     ],
   };

@@ -7,6 +7,7 @@ import type { KubeClient } from '../kube/types.ts';
 import { type Command, inputError, parseCommand } from '../planner/grammar.ts';
 import { help } from '../planner/help.ts';
 import { type Decision, evaluate, type Plan } from '../policy/evaluate.ts';
+import { DEFAULT_POLICY, type Policy, rateLimitWindowMs } from '../policy/policy-schema.ts';
 import type { Actor, Limits, SkillContext } from '../skills/context.ts';
 import type { AnySkill, ReadSkill } from '../skills/define-skill.ts';
 import type { SkillRegistry } from '../skills/registry.ts';
@@ -34,6 +35,12 @@ export interface RunnerDeps {
   observe?: (reply: Reply) => void;
   /** The change road; without it every write is refused. */
   changes?: ChangeRoadDeps | undefined;
+  /** The configured policy. @default DEFAULT_POLICY */
+  policy?: Policy | undefined;
+  /** Whether an identity rule maps this chat user; unmapped users get `policy.unmapped`. @default console users only */
+  isMapped?: ((actor: Actor) => boolean) | undefined;
+  /** Writes this user made since `since`, for the policy's rate limit. @default 0 */
+  recentWrites?: ((actor: Actor, since: Date) => Promise<number>) | undefined;
 }
 
 /** Builds the one road every surface calls. */
@@ -73,7 +80,8 @@ export async function runRequest(deps: RunnerDeps, request: ChatRequest): Promis
         const { skill, input } = command;
         trace.skill = skill;
         trace.plan = planOf(command);
-        const decision = authorize(trace.plan, request.actor);
+        const plan = trace.plan;
+        await authorize(deps, plan, request.actor, now());
         if (skill.risk === 'read') {
           outcome = { ok: true, result: await execute(deps, skill, input, request, requestId, now) };
           break;
@@ -86,7 +94,21 @@ export async function runRequest(deps: RunnerDeps, request: ChatRequest): Promis
           actor: request.actor,
           requestId,
           ctx,
-          decision,
+          // Decided again with the proposal's namespace and blast radius (replica bounds).
+          decide: (proposal) =>
+            authorize(
+              deps,
+              {
+                ...plan,
+                steps: plan.steps.map((s) => ({
+                  ...s,
+                  namespace: proposal.blastRadius.namespace,
+                  blastRadius: proposal.blastRadius,
+                })),
+              },
+              request.actor,
+              now(),
+            ),
           audit: auditStep(deps, request, requestId, now, trace),
           onProgress: request.onProgress,
         });
@@ -144,8 +166,15 @@ function planOf(command: Extract<Command, { kind: 'skill' }>): Plan {
  * The bot's own policy: deny stops here; allow and require_approval go on. Kubernetes RBAC then
  * decides again, since every call acts as the user.
  */
-function authorize(plan: Plan, actor: Actor): Decision {
-  const decision = evaluate(plan, actor);
+async function authorize(deps: RunnerDeps, plan: Plan, actor: Actor, at: Date): Promise<Decision> {
+  const policy = deps.policy ?? DEFAULT_POLICY;
+  const writes = plan.steps.some((s) => s.risk !== 'read');
+  const recentWrites =
+    writes && deps.recentWrites
+      ? await deps.recentWrites(actor, new Date(at.getTime() - rateLimitWindowMs(policy)))
+      : 0;
+  const mapped = deps.isMapped ? deps.isMapped(actor) : actor.surface !== 'slack';
+  const decision = evaluate({ plan, actor, mapped, now: at, recentWrites }, policy);
   if (decision.effect === 'deny') {
     throw new WheelhouseError('POLICY_DENIED', `Policy does not allow this: ${decision.reason}`, {
       hint: 'Ask a Wheelhouse admin which commands your channel and role may run.',
@@ -156,9 +185,13 @@ function authorize(plan: Plan, actor: Actor): Decision {
 
 function changeRoad(deps: RunnerDeps, skill: string): ChangeRoadDeps {
   if (!deps.changes) {
-    throw new WheelhouseError('POLICY_DENIED', `${skill} changes the cluster, and changes are not enabled here.`, {
-      hint: 'An admin can enable changes in the Wheelhouse configuration.',
-    });
+    throw new WheelhouseError(
+      'POLICY_DENIED',
+      `${skill} changes the cluster, and changes are not enabled here.`,
+      {
+        hint: 'An admin can enable changes in the Wheelhouse configuration.',
+      },
+    );
   }
   return deps.changes;
 }
@@ -180,7 +213,8 @@ async function decide(
     });
   }
   const skill = deps.registry.get(approval.skill);
-  if (!skill || skill.risk === 'read') throw new WheelhouseError('INTERNAL', `approval ${approval.id} names no write skill`);
+  if (!skill || skill.risk === 'read')
+    throw new WheelhouseError('INTERNAL', `approval ${approval.id} names no write skill`);
   trace.skill = skill;
   const step = auditStep(deps, request, requestId, now, trace);
   if (request.actor.id === approval.requester.id) {
@@ -195,7 +229,10 @@ async function decide(
   }
   if (command.kind === 'deny') {
     if (!(await changes.approvals.deny(approval.id, request.actor.id, command.reason, now()))) {
-      throw new WheelhouseError('CONFLICT', `The change ${approval.id} is ${approval.status}, so it can no longer be denied.`);
+      throw new WheelhouseError(
+        'CONFLICT',
+        `The change ${approval.id} is ${approval.status}, so it can no longer be denied.`,
+      );
     }
     await step('approval.denied', command.reason, { approvalId: approval.id, requestOf: approval.requestId });
     return { summary: `Denied: ${approval.summary} (${command.reason}).`, tone: 'info', sections: [] };
@@ -242,7 +279,10 @@ async function decide(
   }
 }
 
-function isApprover(actor: Actor, required: { group?: string | undefined; users?: string[] | undefined }): boolean {
+function isApprover(
+  actor: Actor,
+  required: { group?: string | undefined; users?: string[] | undefined },
+): boolean {
   if (required.users?.some((u) => u === actor.id || u === actor.kube?.user)) return true;
   return required.group !== undefined && (actor.kube?.groups ?? []).includes(required.group);
 }
@@ -265,7 +305,13 @@ function rejection(reason: string, id: string): string {
 }
 
 /** Appends one step of a change to the audit chain under the request's id. */
-function auditStep(deps: RunnerDeps, request: ChatRequest, requestId: string, now: () => Date, trace: Trace): AuditStep {
+function auditStep(
+  deps: RunnerDeps,
+  request: ChatRequest,
+  requestId: string,
+  now: () => Date,
+  trace: Trace,
+): AuditStep {
   return async (type, message, detail) => {
     await deps.audit.append({
       ...auditEntry(request, requestId, now(), trace, {

@@ -191,7 +191,7 @@ class SqliteApprovals implements ApprovalStore {
   async deny(id: string, by: string, reason: string, now: Date): Promise<boolean> {
     return this.#locked(() => {
       const record = this.#read(id);
-      if (!record || record.status !== 'pending') return false;
+      if (record?.status !== 'pending') return false;
       this.#write({
         ...record,
         status: 'denied',
@@ -205,7 +205,7 @@ class SqliteApprovals implements ApprovalStore {
   async transition(id: string, from: ApprovalStatus, to: ApprovalStatus, reason?: string): Promise<boolean> {
     return this.#locked(() => {
       const record = this.#read(id);
-      if (!record || record.status !== from) return false;
+      if (record?.status !== from) return false;
       this.#write({ ...record, status: to, ...(reason === undefined ? {} : { reason }) });
       return true;
     });

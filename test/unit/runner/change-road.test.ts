@@ -43,7 +43,7 @@ function request(input: Record<string, unknown>, decision: Decision, actor: Acto
     actor,
     requestId: 'req-1',
     ctx: skillContext(fakeKube({}), { actor, now: () => new Date('2026-11-25T09:00:00Z') }),
-    decision,
+    decide: async () => decision,
     audit: async (type: string) => {
       steps.push(type);
     },
@@ -89,6 +89,16 @@ describe('runChange', () => {
       'change.rollback.done',
     ]);
     expect(writers.objects.get('shop/checkout')?.image).toBe('shop/checkout:v1');
+  });
+
+  it('stops before touching the cluster when policy denies the proposal', async () => {
+    const denied: Decision = { effect: 'deny', reason: 'frozen' };
+    const req = request({ name: 'checkout', image: 'x:v2' }, denied);
+    req.decide = async () => {
+      throw new Error(`Policy does not allow this: ${denied.reason}`);
+    };
+    await expect(runChange(deps, req)).rejects.toThrow('frozen');
+    expect(writers.calls).toEqual([]);
   });
 
   it('changes nothing when RBAC refuses the user', async () => {
