@@ -59,7 +59,10 @@ function decision(verb: 'approve' | 'deny', rest: Token[]): Command {
     });
   }
   if (verb === 'approve') return { kind: 'approve', approvalId: id.text };
-  const text = reason.map((t) => t.text).join(' ').trim();
+  const text = reason
+    .map((t) => t.text)
+    .join(' ')
+    .trim();
   return { kind: 'deny', approvalId: id.text, reason: text || 'no reason given' };
 }
 
