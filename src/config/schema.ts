@@ -157,6 +157,16 @@ export const configSchema = z.object({
       patterns: z.array(regexText).default([]),
     })
     .default({ patterns: [] }),
+  changes: z
+    .object({
+      /** Turn the change road off entirely (every write refused); policy still decides when on. */
+      enabled: z.coerce.boolean().default(true),
+      /** How long an approval request stays open; expired means denied. */
+      approvalTtl: durationText.default('30m'),
+      /** Roll back automatically when a change fails verification and its undo is known. */
+      autoRollback: z.coerce.boolean().default(true),
+    })
+    .default({ enabled: true, approvalTtl: '30m', autoRollback: true }),
   audit: z
     .object({
       /** Also write each audit record as a JSON line to stdout. */
