@@ -1,7 +1,9 @@
 import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeWriter, KubeWriterFactory } from '../changes/types.ts';
 import { WheelhouseError } from '../errors.ts';
 import { AccessReviewer } from './access-review.ts';
 import { ClientNodeKubeReader, type KubeCaches } from './client-node-kube-reader.ts';
+import { ClientNodeKubeWriter } from './client-node-kube-writer.ts';
 import { KubeHttp } from './kube-http.ts';
 import { deserialize, RESOURCES, type ResourceName } from './resources.ts';
 import { TokenBucket } from './token-bucket.ts';
@@ -42,7 +44,7 @@ export interface ClientNodeKubeClientOptions {
  * const pods = await kube.as({ user: 'alice', groups: [] }, { requestId }).listPods({ namespace: 'shop' });
  * ```
  */
-export class ClientNodeKubeClient implements KubeClient {
+export class ClientNodeKubeClient implements KubeClient, KubeWriterFactory {
   readonly #kubeConfig: KubeConfig;
   readonly #http: KubeHttp;
   readonly #reviewer: AccessReviewer;
@@ -95,6 +97,14 @@ export class ClientNodeKubeClient implements KubeClient {
       identity,
       options,
     );
+  }
+
+  /** Writes as the identity (impersonated), sharing this client's connections and rate limiter. */
+  writerAs(
+    identity: KubeIdentity | undefined,
+    options: { requestId: string; signal?: AbortSignal | undefined },
+  ): KubeWriter {
+    return new ClientNodeKubeWriter(this.#http, identity, options);
   }
 
   describeTarget(): { server: string; context: string } {

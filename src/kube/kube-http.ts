@@ -6,14 +6,29 @@ import { unreachableError } from './kube-errors.ts';
 import type { TokenBucket } from './token-bucket.ts';
 import type { KubeIdentity } from './types.ts';
 
+/**
+ * Body types the API server takes: JSON for create/update/delete options, and one per patch
+ * strategy (`apply-patch+yaml` is server-side apply; a JSON document is valid YAML).
+ */
+export type KubeContentType =
+  | 'application/json'
+  | 'application/merge-patch+json'
+  | 'application/strategic-merge-patch+json'
+  | 'application/json-patch+json'
+  | 'application/apply-patch+yaml';
+
 /** One request to the API server. */
 export interface KubeHttpRequest {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Path below the server URL, e.g. "/api/v1/namespaces/shop/pods". */
   path: string;
   query?: Record<string, string | number | boolean | undefined> | undefined;
-  /** JSON body (POST). */
+  /** Body, sent as JSON (POST, PUT, PATCH, and DeleteOptions for DELETE). */
   body?: unknown;
+  /** @default 'application/json' */
+  contentType?: KubeContentType | undefined;
+  /** Overrides the client's per-request timeout (connect to last byte), e.g. for a watch. */
+  timeoutMs?: number | undefined;
   /** Sent as Impersonate-User / Impersonate-Group; undefined acts as Wheelhouse itself. */
   identity?: KubeIdentity | undefined;
   /** Sent as Audit-ID so the API server's audit log joins Wheelhouse's. */
@@ -87,6 +102,31 @@ export class KubeHttp {
    * client-side limiter would wait too long, and the caller's abort reason when it aborts.
    */
   async request(req: KubeHttpRequest): Promise<KubeHttpResponse> {
+    return this.#send(req, (response) => readBody(response, req.maxBytes));
+  }
+
+  /**
+   * A streaming request (a watch, `?watch=1`): calls `onLine` with every newline-terminated line
+   * of a 2xx answer as it arrives, until `onLine` returns 'stop' (the connection is closed) or the
+   * server ends the stream (ask for that with the watch's `timeoutSeconds`, and set `req.timeoutMs`
+   * above it). A non-2xx answer resolves with its body, like `request`. Throws like `request`:
+   * KUBE_UNREACHABLE (also when `req.timeoutMs` passes first), RATE_LIMITED, the caller's abort reason.
+   */
+  async stream(
+    req: KubeHttpRequest,
+    onLine: (line: string) => 'stop' | undefined,
+  ): Promise<KubeHttpResponse> {
+    return this.#send(req, (response) => {
+      const status = response.statusCode ?? 0;
+      if (status < 200 || status >= 300) return readBody(response, req.maxBytes);
+      return readLines(response, onLine).then(() => ({ status, body: '', truncated: false }));
+    });
+  }
+
+  async #send(
+    req: KubeHttpRequest,
+    handle: (response: IncomingMessage) => Promise<KubeHttpResponse>,
+  ): Promise<KubeHttpResponse> {
     if (this.#limiter && !req.unlimited) await this.#limiter.take(req.signal);
     const url = new URL(this.server.replace(/\/+$/, '') + req.path);
     for (const [key, value] of Object.entries(req.query ?? {})) {
@@ -114,7 +154,7 @@ export class KubeHttp {
     }
     const payload = req.body === undefined ? undefined : JSON.stringify(req.body);
     if (payload !== undefined) {
-      headers['Content-Type'] = 'application/json';
+      headers['Content-Type'] = req.contentType ?? 'application/json';
       headers['Content-Length'] = Buffer.byteLength(payload);
     }
 
@@ -122,7 +162,8 @@ export class KubeHttp {
       options.agent = url.protocol === 'http:' ? this.#agents.http : this.#agents.https;
     }
 
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const timeoutMs = req.timeoutMs ?? this.#timeoutMs;
+    const timeout = AbortSignal.timeout(timeoutMs);
     const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
     const transport = url.protocol === 'http:' ? http : https;
     try {
@@ -131,7 +172,7 @@ export class KubeHttp {
           url,
           { ...options, method: req.method, headers, signal },
           (response) => {
-            readBody(response, req.maxBytes).then(resolve, reject);
+            handle(response).then(resolve, reject);
           },
         );
         request.on('error', reject);
@@ -140,11 +181,7 @@ export class KubeHttp {
     } catch (error) {
       if (req.signal?.aborted) throw req.signal.reason ?? error;
       if (timeout.aborted) {
-        throw unreachableError(
-          this.server,
-          `no answer within ${Math.round(this.#timeoutMs / 100) / 10} s`,
-          error,
-        );
+        throw unreachableError(this.server, `no answer within ${Math.round(timeoutMs / 100) / 10} s`, error);
       }
       throw unreachableError(this.server, networkReason(error), error);
     }
@@ -194,6 +231,50 @@ function readBody(response: IncomingMessage, maxBytes: number | undefined): Prom
     });
     response.on('aborted', () => {
       if (!truncated) reject(new Error('the API server closed the connection mid-response'));
+    });
+  });
+}
+
+/**
+ * Calls `onLine` per complete line (a watch sends one JSON event per line); resolves at the end of
+ * the stream, or at once when `onLine` returns 'stop' (the response is destroyed: the connection
+ * is not reused, and what the server still sends is dropped).
+ */
+function readLines(response: IncomingMessage, onLine: (line: string) => 'stop' | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let pending = '';
+    let stopped = false;
+    const stop = (): void => {
+      stopped = true;
+      response.destroy();
+      resolve();
+    };
+    response.setEncoding('utf8');
+    response.on('data', (chunk: string) => {
+      if (stopped) return;
+      pending += chunk;
+      let newline = pending.indexOf('\n');
+      while (newline >= 0) {
+        const line = pending.slice(0, newline).trim();
+        pending = pending.slice(newline + 1);
+        if (line && onLine(line) === 'stop') {
+          stop();
+          return;
+        }
+        newline = pending.indexOf('\n');
+      }
+    });
+    response.on('end', () => {
+      if (stopped) return;
+      const line = pending.trim();
+      if (line) onLine(line);
+      resolve();
+    });
+    response.on('error', (error) => {
+      if (!stopped) reject(error);
+    });
+    response.on('aborted', () => {
+      if (!stopped) reject(new Error('the API server closed the connection mid-response'));
     });
   });
 }
