@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { skills } from '../skills/index.ts';
+import { startApprovalSweeper } from './approvals/expiry-sweeper.ts';
 import { runConsole } from './chat/console/console-surface.ts';
 import { createSlackSurface, type SlackSurface } from './chat/slack/slack-surface.ts';
 import type { Config } from './config/schema.ts';
@@ -79,6 +81,15 @@ export async function buildWheelhouse(config: Config, logger: Logger): Promise<W
     },
     requestTimeoutMs: config.limits.requestTimeoutMs,
     policy: config.policy,
+    changes: config.changes.enabled
+      ? {
+          writers: kube,
+          approvals: store.approvals,
+          approvalTtlMs: (parseDurationSeconds(config.changes.approvalTtl) ?? 1800) * 1000,
+          autoRollback: config.changes.autoRollback,
+          newId: () => randomUUID(),
+        }
+      : undefined,
     isMapped: (actor) => actor.surface !== 'slack' || identities.isMapped({ id: actor.id }),
     recentWrites: (actor, since) => countRecentWrites(store, actor.id, since),
     logger: logger.child({ component: 'runner' }),
@@ -217,6 +228,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   } else {
     logger.warn('no SLACK_BOT_TOKEN: serving HTTP only (/healthz, /readyz, /metrics)');
   }
+  const sweeper = startApprovalSweeper({ approvals: app.store.approvals, audit: app.store.audit, logger });
   const address = await http.listen();
   await slack?.start();
   logger.info(
@@ -228,6 +240,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     app,
     async stop() {
       // Stop taking new work first, then finish what is in flight, then release resources.
+      sweeper.stop();
       await slack?.stop();
       await http.close();
       await app.close();

@@ -49,10 +49,7 @@ const deployTarget: ChangeTarget = {
   name: 'checkout',
 };
 
-const manifest = (containers: unknown, initContainers?: unknown) => ({
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name: 'checkout', namespace: 'shop' },
+const templatePatch = (containers: unknown, initContainers?: unknown) => ({
   spec: { template: { spec: { containers, ...(initContainers ? { initContainers } : {}) } } },
 });
 
@@ -105,26 +102,28 @@ describe('workload-deploy grammar', () => {
 });
 
 describe('workload-deploy proposals', () => {
-  it('applies only the container image, carrying the resourceVersion, verified by the rollout', async () => {
+  it('patches only the container image, carrying the resourceVersion, verified by the rollout', async () => {
     const proposal = await propose(`/wh deploy deploy/checkout -n shop image=${V2}`, single);
     expect(proposal).toEqual({
       summary: `set image of deploy/checkout container app to ${V2} in shop (was registry.local/shop/checkout:1.0)`,
       changes: [
         {
-          type: 'apply',
+          type: 'patch',
           target: deployTarget,
           resourceVersion: '4711',
-          manifest: manifest([{ name: 'app', image: V2 }]),
+          patchType: 'strategic-merge',
+          patch: templatePatch([{ name: 'app', image: V2 }]),
         },
       ],
       verify: { kind: 'rollout', target: deployTarget, timeoutSeconds: 600 },
       blastRadius: { namespace: 'shop', objects: 1, replicas: 3 },
       undo: [
         {
-          type: 'apply',
+          type: 'patch',
           target: deployTarget,
           resourceVersion: undefined,
-          manifest: manifest([{ name: 'app', image: 'registry.local/shop/checkout:1.0' }]),
+          patchType: 'strategic-merge',
+          patch: templatePatch([{ name: 'app', image: 'registry.local/shop/checkout:1.0' }]),
         },
       ],
     });
@@ -146,10 +145,11 @@ describe('workload-deploy proposals', () => {
     });
     expect(proposal.changes).toEqual([
       {
-        type: 'apply',
+        type: 'patch',
         target: deployTarget,
         resourceVersion: '4711',
-        manifest: manifest(
+        patchType: 'strategic-merge',
+        patch: templatePatch(
           [
             { name: 'app', image: V2 },
             { name: 'proxy', image: 'registry.local/envoy:1.30' },
@@ -158,15 +158,21 @@ describe('workload-deploy proposals', () => {
         ),
       },
     ]);
-    expect(proposal.undo?.[0]?.type === 'apply' && proposal.undo[0].manifest).toEqual(
-      manifest(
-        [
-          { name: 'app', image: 'registry.local/shop/checkout:1.0' },
-          { name: 'proxy', image: 'registry.local/envoy:1.30' },
-        ],
-        [{ name: 'migrate', image: 'registry.local/shop/migrate:1.0' }],
-      ),
-    );
+    expect(proposal.undo).toEqual([
+      {
+        type: 'patch',
+        target: deployTarget,
+        resourceVersion: undefined,
+        patchType: 'strategic-merge',
+        patch: templatePatch(
+          [
+            { name: 'app', image: 'registry.local/shop/checkout:1.0' },
+            { name: 'proxy', image: 'registry.local/envoy:1.30' },
+          ],
+          [{ name: 'migrate', image: 'registry.local/shop/migrate:1.0' }],
+        ),
+      },
+    ]);
   });
 
   it('can change an init container', async () => {
@@ -179,15 +185,21 @@ describe('workload-deploy proposals', () => {
     expect(proposal.summary).toBe(
       'set image of deploy/checkout container migrate to registry.local/shop/migrate:1.1 in shop (was registry.local/shop/migrate:1.0)',
     );
-    expect(proposal.changes[0]?.type === 'apply' && proposal.changes[0].manifest).toEqual(
-      manifest(
-        [
-          { name: 'app', image: 'registry.local/shop/checkout:1.0' },
-          { name: 'proxy', image: 'registry.local/envoy:1.30' },
-        ],
-        [{ name: 'migrate', image: 'registry.local/shop/migrate:1.1' }],
-      ),
-    );
+    expect(proposal.changes).toEqual([
+      {
+        type: 'patch',
+        target: deployTarget,
+        resourceVersion: '4711',
+        patchType: 'strategic-merge',
+        patch: templatePatch(
+          [
+            { name: 'app', image: 'registry.local/shop/checkout:1.0' },
+            { name: 'proxy', image: 'registry.local/envoy:1.30' },
+          ],
+          [{ name: 'migrate', image: 'registry.local/shop/migrate:1.1' }],
+        ),
+      },
+    ]);
   });
 
   it("follows the rollout for the Deployment's progress deadline", async () => {
@@ -207,15 +219,11 @@ describe('workload-deploy proposals', () => {
     const stsTarget = { ...deployTarget, resource: 'statefulsets', kind: 'StatefulSet', name: 'db' };
     expect(sts.changes).toEqual([
       {
-        type: 'apply',
+        type: 'patch',
         target: stsTarget,
         resourceVersion: '90',
-        manifest: {
-          apiVersion: 'apps/v1',
-          kind: 'StatefulSet',
-          metadata: { name: 'db', namespace: 'shop' },
-          spec: { template: { spec: { containers: [{ name: 'db', image: 'registry.local/db:17' }] } } },
-        },
+        patchType: 'strategic-merge',
+        patch: templatePatch([{ name: 'db', image: 'registry.local/db:17' }]),
       },
     ]);
     expect(sts.verify).toEqual({ kind: 'rollout', target: stsTarget, timeoutSeconds: 600 });

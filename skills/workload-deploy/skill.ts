@@ -5,7 +5,7 @@ import {
   changeTarget,
   desiredReplicas,
   parseTargetRef,
-  podTemplateApply,
+  podTemplatePatch,
   ROLLOUT_KINDS,
   readRolloutWorkload,
   resourceVersionOf,
@@ -98,7 +98,7 @@ export const workloadDeploy = defineSkill({
           ? `; ${where} is paused, so it rolls out on \`/wh resume ${where} -n ${ref.namespace}\``
           : ''),
       changes: [
-        podTemplateApply(
+        podTemplatePatch(
           target,
           resourceVersionOf(workload.object),
           withImage(live, container.name, input.image),
@@ -108,7 +108,7 @@ export const workloadDeploy = defineSkill({
       verify: paused ? { kind: 'none' } : rolloutVerification(target, workload),
       blastRadius: { namespace: ref.namespace, objects: 1, replicas: desiredReplicas(workload) },
       // The previous image; the runner knows the resourceVersion the apply leaves behind.
-      undo: [podTemplateApply(target, undefined, live)],
+      undo: [podTemplatePatch(target, undefined, live)],
     };
   },
 });

@@ -60,13 +60,11 @@ describe('workload-restart proposals', () => {
       summary: 'restart deploy/checkout in shop (replaces its 3 pods one by one)',
       changes: [
         {
-          type: 'apply',
+          type: 'patch',
           target: deployTarget,
           resourceVersion: '4711',
-          manifest: {
-            apiVersion: 'apps/v1',
-            kind: 'Deployment',
-            metadata: { name: 'checkout', namespace: 'shop' },
+          patchType: 'strategic-merge',
+          patch: {
             spec: {
               template: {
                 metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': TEST_NOW.toISOString() } },
@@ -101,7 +99,22 @@ describe('workload-restart proposals', () => {
       kind: 'StatefulSet',
       name: 'db',
     });
-    expect(sts.changes[0]?.type === 'apply' && sts.changes[0].manifest['kind']).toBe('StatefulSet');
+    expect(sts.changes).toEqual([
+      {
+        type: 'patch',
+        target: { ...deployTarget, resource: 'statefulsets', kind: 'StatefulSet', name: 'db' },
+        resourceVersion: undefined,
+        patchType: 'strategic-merge',
+        patch: {
+          spec: {
+            template: {
+              metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': TEST_NOW.toISOString() } },
+              spec: { containers: [{ name: 'db', image: 'registry.local/db:16' }] },
+            },
+          },
+        },
+      },
+    ]);
     const ds = await propose('/wh restart ds/log-agent -n shop', shop);
     expect(ds.summary).toBe('restart ds/log-agent in shop (replaces its 4 pods one by one)');
     expect(ds.verify).toMatchObject({ kind: 'rollout', timeoutSeconds: 600 });

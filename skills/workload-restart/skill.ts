@@ -3,7 +3,7 @@ import {
   changeTarget,
   desiredReplicas,
   parseTargetRef,
-  podTemplateApply,
+  podTemplatePatch,
   RESTARTED_AT_ANNOTATION,
   ROLLOUT_KINDS,
   readRolloutWorkload,
@@ -69,8 +69,8 @@ export const workloadRestart = defineSkill({
     return {
       summary: `restart ${where} in ${ref.namespace} (replaces its ${replicas} pods one by one)`,
       changes: [
-        // The live images go along so that Wheelhouse's apply intent keeps owning them (see podTemplateApply).
-        podTemplateApply(
+        // The live images go along so the patch states the whole template's images (see podTemplatePatch).
+        podTemplatePatch(
           target,
           resourceVersionOf(workload.object),
           templateImages(workload.object.spec?.template),

@@ -64,10 +64,7 @@ function checkout(tag: string, options: { paused?: boolean } = {}): V1Deployment
   return deployment;
 }
 
-const manifest = (tag: string) => ({
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name: 'checkout', namespace: 'shop' },
+const templatePatch = (tag: string) => ({
   spec: {
     template: {
       spec: {
@@ -120,15 +117,31 @@ describe('workload-rollback grammar', () => {
 });
 
 describe('workload-rollback proposals', () => {
-  it("applies the previous revision's images, verified by the rollout, with today's images as undo", async () => {
+  it("patches in the previous revision's images, verified by the rollout, with today's images as undo", async () => {
     expect(await propose('/wh rollback deploy/checkout -n shop', history)).toEqual({
       summary:
         `roll back deploy/checkout in shop to revision 2: app=${image('v2')}, proxy=registry.local/envoy:1.30 ` +
         `(now app=${image('v3')}, proxy=registry.local/envoy:1.30)`,
-      changes: [{ type: 'apply', target: deployTarget, resourceVersion: '4711', manifest: manifest('v2') }],
+      changes: [
+        {
+          type: 'patch',
+          target: deployTarget,
+          resourceVersion: '4711',
+          patchType: 'strategic-merge',
+          patch: templatePatch('v2'),
+        },
+      ],
       verify: { kind: 'rollout', target: deployTarget, timeoutSeconds: 600 },
       blastRadius: { namespace: 'shop', objects: 1, replicas: 3 },
-      undo: [{ type: 'apply', target: deployTarget, resourceVersion: undefined, manifest: manifest('v3') }],
+      undo: [
+        {
+          type: 'patch',
+          target: deployTarget,
+          resourceVersion: undefined,
+          patchType: 'strategic-merge',
+          patch: templatePatch('v3'),
+        },
+      ],
     });
   });
 
@@ -147,7 +160,13 @@ describe('workload-rollback proposals', () => {
   it('goes back to a named revision', async () => {
     const proposal = await propose('/wh rollback deploy/checkout -n shop --revision 1', history);
     expect(proposal.changes).toEqual([
-      { type: 'apply', target: deployTarget, resourceVersion: '4711', manifest: manifest('v1') },
+      {
+        type: 'patch',
+        target: deployTarget,
+        resourceVersion: '4711',
+        patchType: 'strategic-merge',
+        patch: templatePatch('v1'),
+      },
     ]);
     expect(proposal.summary).toMatch(/^roll back deploy\/checkout in shop to revision 1: /);
   });
@@ -159,7 +178,15 @@ describe('workload-rollback proposals', () => {
       replicaSets: [revision(1, 'v1'), revision(3, 'v3'), revision(4, 'v2')],
     };
     const proposal = await propose('/wh rollback deploy/checkout -n shop', options);
-    expect(proposal.changes[0]?.type === 'apply' && proposal.changes[0].manifest).toEqual(manifest('v3'));
+    expect(proposal.changes).toEqual([
+      {
+        type: 'patch',
+        target: deployTarget,
+        resourceVersion: '4711',
+        patchType: 'strategic-merge',
+        patch: templatePatch('v3'),
+      },
+    ]);
   });
 });
 

@@ -5,7 +5,7 @@ import {
   desiredReplicas,
   formatImages,
   parseTargetRef,
-  podTemplateApply,
+  podTemplatePatch,
   ROLLOUT_KINDS,
   readRolloutWorkload,
   resourceVersionOf,
@@ -122,10 +122,10 @@ export const workloadRollback = defineSkill({
     const target = changeTarget(ref);
     return {
       summary: `roll back ${where} in ${ref.namespace} to revision ${chosen.number}: ${formatImages(wanted)} (now ${formatImages(live)})`,
-      changes: [podTemplateApply(target, resourceVersionOf(deployment), wanted)],
+      changes: [podTemplatePatch(target, resourceVersionOf(deployment), wanted)],
       verify: rolloutVerification(target, workload),
       blastRadius: { namespace: ref.namespace, objects: 1, replicas: desiredReplicas(workload) },
-      undo: [podTemplateApply(target, undefined, live)],
+      undo: [podTemplatePatch(target, undefined, live)],
     };
   },
 });

@@ -162,16 +162,18 @@ export function applyConfiguration(
 }
 
 /**
- * A server-side apply of a workload's pod template that sets the image of EVERY container (and
- * init container) plus optional template annotations.
+ * A strategic-merge patch of a workload's pod template setting the image of every container (and
+ * init container) plus optional template annotations, guarded by the resourceVersion.
  *
- * Why every container: under server-side apply a field manager's configuration is its whole intent.
- * Once Wheelhouse has taken ownership of an image (a forced deploy), a later apply by the same
- * manager that leaves the image out removes it from the object (the API server then rejects the
- * template). So every Wheelhouse apply of a pod template states each container's image, changed
- * or live, and nothing else it does not mean to own.
+ * Why a patch and not server-side apply: objects created by `kubectl apply`, `kubectl create` or
+ * helm have their images owned by other field managers, so an unforced apply conflicts on nearly
+ * every real workload, and a forced one would take ownership away from GitOps tools. A strategic
+ * merge (what `kubectl set image` and `kubectl rollout restart` send) merges containers by name,
+ * never conflicts, and the resourceVersion precondition still refuses a target that changed.
+ * Every container's image goes along (live values for the ones not changed) so the patch states
+ * the whole intended template images in one request.
  */
-export function podTemplateApply(
+export function podTemplatePatch(
   target: ChangeTarget,
   resourceVersion: string | undefined,
   images: TemplateImages,
@@ -184,12 +186,11 @@ export function podTemplateApply(
     ...(images.initContainers.length ? { initContainers: list(images.initContainers) } : {}),
   };
   return {
-    type: 'apply',
+    type: 'patch',
     target,
     resourceVersion,
-    manifest: applyConfiguration(target, {
-      spec: { template: { ...(annotations ? { metadata: { annotations } } : {}), spec } },
-    }),
+    patchType: 'strategic-merge',
+    patch: { spec: { template: { ...(annotations ? { metadata: { annotations } } : {}), spec } } },
   };
 }
 

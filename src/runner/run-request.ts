@@ -248,7 +248,8 @@ async function decide(
       throw new WheelhouseError('CONFLICT', rejection(vote.reason, approval.id));
     case 'recorded':
       return {
-        summary: `Approval recorded for ${approval.summary}; ${vote.remaining} more needed.`,
+        // "Waiting for approval" keeps the buttons on the Slack message until the quorum is met.
+        summary: `Waiting for approval: ${approval.summary}; approved by ${vote.record.approvals.length}, ${vote.remaining} more needed.`,
         tone: 'info',
         sections: [],
       };

@@ -2,17 +2,20 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { z } from 'zod';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { type RunningServer, startServer } from '../../src/main.ts';
 import { SqliteStore } from '../../src/store/sqlite-store.ts';
-import { SlackPeer } from '../support/slack-peer.ts';
-import { type SignedRequest, slashCommandRequest } from '../support/slack-signing.ts';
+import { type PeerMessage, SlackPeer } from '../support/slack-peer.ts';
+import { blockActionsRequest, type SignedRequest, slashCommandRequest } from '../support/slack-signing.ts';
 import { e2e } from './e2e-env.ts';
 
 export const SIGNING_SECRET = 'e2e-signing-secret-0123456789';
 export const ALICE = 'UALICE001';
 export const BOB = 'UBOB00001';
 export const STRANGER = 'USTRANGE1';
+export const ANA = 'UANA00001';
+export const CY = 'UCY000001';
 export const CHANNEL = 'COPS00001';
 
 /** The real bot (HTTP-mode Slack, SQLite store) against the e2e cluster, Prometheus and a Slack peer. */
@@ -22,20 +25,77 @@ export interface E2eBot {
   dataDir: string;
   /** Sends a signed `/wh <text>` as `user`; resolves with the HTTP status of the ack and its latency. */
   slash(text: string, user?: string): Promise<{ status: number; ackMs: number }>;
-  /** The records in the audit chain, newest last. */
+  /** Sends `/wh <text>` and waits for the answer (a channel message or an ephemeral). */
+  ask(text: string, user?: string, timeoutMs?: number): Promise<Answer>;
+  /** Clicks a button of `message` as `user` (retried `retries` more times as Slack does); waits for the answer. */
+  click(
+    message: PeerMessage,
+    label: string,
+    user: string,
+    options?: { retries?: number; timeoutMs?: number },
+  ): Promise<Answer>;
   stop(): Promise<void>;
+  /** Stops the bot but keeps the Slack peer (for a restart). */
+  stopBotOnly(): Promise<void>;
 }
 
-export async function startE2eBot(): Promise<E2eBot> {
-  const peer = await SlackPeer.start({
-    channels: [{ id: CHANNEL, name: 'ops', isMember: true }],
-    users: [
-      { id: ALICE, name: 'alice' },
-      { id: BOB, name: 'bob' },
-      { id: STRANGER, name: 'stranger' },
-    ],
+export interface E2eBotOptions {
+  /** Extra top-level YAML (e.g. a `policy:` section) appended to the bot's config file. */
+  extraConfig?: string[];
+  /** Reuse a data directory (and so the store) of an earlier bot: a restart. */
+  dataDir?: string;
+  /** Reuse the Slack peer of an earlier bot. */
+  peer?: SlackPeer;
+}
+
+/** A message the bot posted, with its visible text. */
+export interface Answer {
+  message: PeerMessage;
+  text: string;
+}
+
+/** The first bot message after `before` that is not the "Working on it" acknowledgement. */
+async function nextAnswer(peer: SlackPeer, before: number, what: string, timeoutMs: number): Promise<Answer> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const answer = peer
+      .messages()
+      .slice(before)
+      .find((m) => !/Working on it/.test(m.text ?? ''));
+    if (answer) return { message: answer, text: messageText(answer.blocks, answer.text) };
+    if (Date.now() > deadline) throw new Error(`no answer to ${what} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The command behind a button of a posted message, e.g. "approve 3f2a…". */
+export function buttonValue(message: PeerMessage, label: string): string {
+  const button = z.object({ text: z.object({ text: z.string() }), value: z.string() });
+  const elements = (message.blocks ?? []).flatMap((block) => {
+    const parsed = z.object({ type: z.literal('actions'), elements: z.array(z.unknown()) }).safeParse(block);
+    return parsed.success ? parsed.data.elements : [];
   });
-  const dataDir = mkdtempSync(join(tmpdir(), 'wh-e2e-'));
+  for (const element of elements) {
+    const parsed = button.safeParse(element);
+    if (parsed.success && parsed.data.text.text === label) return parsed.data.value;
+  }
+  throw new Error(`no "${label}" button in ${JSON.stringify(message.blocks)}`);
+}
+
+export async function startE2eBot(options: E2eBotOptions = {}): Promise<E2eBot> {
+  const peer =
+    options.peer ??
+    (await SlackPeer.start({
+      channels: [{ id: CHANNEL, name: 'ops', isMember: true }],
+      users: [
+        { id: ALICE, name: 'alice' },
+        { id: BOB, name: 'bob' },
+        { id: STRANGER, name: 'stranger' },
+        { id: ANA, name: 'ana' },
+        { id: CY, name: 'cy' },
+      ],
+    }));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'wh-e2e-'));
   const configPath = join(dataDir, 'wheelhouse.yaml');
   writeFileSync(
     configPath,
@@ -44,7 +104,10 @@ export async function startE2eBot(): Promise<E2eBot> {
       '  users:',
       `    - { slack: ${ALICE}, kubeUser: alice, groups: ["wheelhouse:chat"] }`,
       `    - { slack: ${BOB}, kubeUser: bob, groups: ["wheelhouse:chat"] }`,
+      `    - { slack: ${ANA}, kubeUser: ana, groups: ["wheelhouse:chat", "wheelhouse:approvers"] }`,
+      `    - { slack: ${CY}, kubeUser: cy, groups: ["wheelhouse:chat", "wheelhouse:approvers"] }`,
       '  unmapped: deny',
+      ...(options.extraConfig ?? []),
       '',
     ].join('\n'),
   );
@@ -67,28 +130,70 @@ export async function startE2eBot(): Promise<E2eBot> {
   });
   const server = await startServer(config, pino({ level: 'warn' }));
   await waitUntil(() => server.app.kube.ready(), 30_000, 'the kube caches to sync');
+  const slash: E2eBot['slash'] = async (text, user = BOB) => {
+    const request: SignedRequest = slashCommandRequest(
+      { text, userId: user, channelId: CHANNEL, responseUrl: peer.responseUrl(`r-${Math.random()}`) },
+      { secret: SIGNING_SECRET },
+    );
+    const started = performance.now();
+    const response = await fetch(`${server.url}/slack/events`, {
+      method: 'POST',
+      headers: request.headers,
+      body: request.body,
+    });
+    const ackMs = performance.now() - started;
+    await response.arrayBuffer();
+    return { status: response.status, ackMs };
+  };
   return {
     peer,
     server,
     dataDir,
-    async slash(text, user = BOB) {
-      const request: SignedRequest = slashCommandRequest(
-        { text, userId: user, channelId: CHANNEL, responseUrl: peer.responseUrl(`r-${Math.random()}`) },
-        { secret: SIGNING_SECRET },
-      );
-      const started = performance.now();
-      const response = await fetch(`${server.url}/slack/events`, {
-        method: 'POST',
-        headers: request.headers,
-        body: request.body,
-      });
-      const ackMs = performance.now() - started;
-      await response.arrayBuffer();
-      return { status: response.status, ackMs };
+    slash,
+    async ask(text, user = BOB, timeoutMs = 30_000) {
+      const before = peer.messages().length;
+      // Slack sends only what follows the command, e.g. "pods shop" for "/wh pods shop".
+      const { status } = await slash(text.replace(/^\/wh\s+/, ''), user);
+      if (status !== 200) throw new Error(`slash command "${text}" was answered with HTTP ${status}`);
+      return nextAnswer(peer, before, `"${text}"`, timeoutMs);
+    },
+    async click(message, label, user, { retries = 0, timeoutMs = 60_000 } = {}) {
+      const before = peer.messages().length;
+      const actionTs = `${Math.floor(Date.now() / 1000)}.${String(Math.random()).slice(2, 8)}`;
+      const send = (retryNum: number | undefined) => {
+        const request = blockActionsRequest(
+          {
+            actionId: 'wh-command-0',
+            value: buttonValue(message, label),
+            userId: user,
+            channelId: message.channel,
+            messageTs: message.ts,
+            messageBlocks: message.blocks,
+            messageText: message.text,
+            actionTs,
+            responseUrl: peer.responseUrl(`a-${actionTs}`),
+          },
+          { secret: SIGNING_SECRET, retryNum, retryReason: retryNum ? 'http_timeout' : undefined },
+        );
+        return fetch(`${server.url}/slack/events`, {
+          method: 'POST',
+          headers: request.headers,
+          body: request.body,
+        });
+      };
+      const responses = await Promise.all([
+        send(undefined),
+        ...Array.from({ length: retries }, (_, i) => send(i + 1)),
+      ]);
+      for (const r of responses) await r.arrayBuffer();
+      return nextAnswer(peer, before, `a click on ${label}`, timeoutMs);
     },
     async stop() {
       await server.stop();
-      await peer.close();
+      if (!options.peer) await peer.close();
+    },
+    async stopBotOnly() {
+      await server.stop();
     },
   };
 }

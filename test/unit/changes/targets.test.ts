@@ -8,7 +8,7 @@ import {
   hpaTarget,
   mergePatch,
   parseTargetRef,
-  podTemplateApply,
+  podTemplatePatch,
   ROLLOUT_KINDS,
   readRolloutWorkload,
   rolloutTimeoutSeconds,
@@ -157,16 +157,14 @@ describe('pod template images', () => {
     ]);
   });
 
-  it('applies every image plus the annotations, and nothing else', () => {
-    const change = podTemplateApply(deployTarget, '42', templateImages(template), { a: 'b' });
+  it('patches every image plus the annotations, and nothing else', () => {
+    const change = podTemplatePatch(deployTarget, '42', templateImages(template), { a: 'b' });
     expect(change).toEqual({
-      type: 'apply',
+      type: 'patch',
       target: deployTarget,
       resourceVersion: '42',
-      manifest: {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: 'checkout', namespace: 'shop' },
+      patchType: 'strategic-merge',
+      patch: {
         spec: {
           template: {
             metadata: { annotations: { a: 'b' } },
@@ -184,12 +182,16 @@ describe('pod template images', () => {
   });
 
   it('leaves out template metadata and init containers when there are none', () => {
-    const change = podTemplateApply(deployTarget, undefined, {
+    const change = podTemplatePatch(deployTarget, undefined, {
       containers: [{ name: 'app', image: 'x' }],
       initContainers: [],
     });
-    expect(change.type === 'apply' && change.manifest['spec']).toEqual({
-      template: { spec: { containers: [{ name: 'app', image: 'x' }] } },
+    expect(change).toEqual({
+      type: 'patch',
+      target: deployTarget,
+      resourceVersion: undefined,
+      patchType: 'strategic-merge',
+      patch: { spec: { template: { spec: { containers: [{ name: 'app', image: 'x' }] } } } },
     });
   });
 });
