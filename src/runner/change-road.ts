@@ -85,8 +85,13 @@ export async function executeApproved(
       signal: request.ctx.signal,
     });
     for (const change of proposal.changes) await writer.authorize(change);
-    const previews = await previewAll(writer, proposal);
-    if (previewHash(previews) !== approval.previewHash) {
+    // A target that moved on (a changed preview, or a resourceVersion the API server no longer
+    // has) voids the approval: the approvers saw something else.
+    const previews = await previewAll(writer, proposal).catch((e: unknown) => {
+      if (e instanceof WheelhouseError && e.code === 'CONFLICT') return undefined;
+      throw e;
+    });
+    if (!previews || previewHash(previews) !== approval.previewHash) {
       await deps.approvals.transition(
         approval.id,
         'executing',

@@ -26,6 +26,8 @@ export class FakeWriters implements KubeWriterFactory {
   rollouts: Array<'done' | 'failed'> = [];
   /** Identities refused by RBAC. */
   forbidden = new Set<string>();
+  /** Makes the next previews fail as the API server does for a stale resourceVersion. */
+  conflictOnPreview = false;
 
   writerAs(identity: KubeIdentity | undefined, options: { requestId: string }): KubeWriter {
     const record = (op: string, target: ChangeTarget) =>
@@ -54,7 +56,10 @@ export class FakeWriters implements KubeWriterFactory {
       preview: async (change): Promise<Preview> => {
         record('preview', change.target);
         const live = object(change.target);
-        if (change.resourceVersion && change.resourceVersion !== live.resourceVersion) {
+        if (
+          this.conflictOnPreview ||
+          (change.resourceVersion && change.resourceVersion !== live.resourceVersion)
+        ) {
           throw new WheelhouseError('CONFLICT', 'changed since the proposal');
         }
         return {

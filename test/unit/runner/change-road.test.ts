@@ -176,4 +176,13 @@ describe('executeApproved', () => {
     expect((await store.approvals.get('appr-1'))?.status).toBe('voided');
     expect(steps).toContain('change.voided');
   });
+
+  it('voids the approval when the API server reports the target changed', async () => {
+    const record = await approved();
+    writers.conflictOnPreview = true;
+    await expect(
+      executeApproved(deps, record, request({ name: 'checkout', image: 'shop/checkout:v2' }, allow)),
+    ).rejects.toThrow(/changed after it was approved/);
+    expect((await store.approvals.get('appr-1'))?.status).toBe('voided');
+  });
 });
