@@ -281,6 +281,7 @@ function awaitingApproval(
       {
         type: 'fields',
         fields: [
+          { label: 'Requested by', value: requesterText(approval) },
           { label: 'Why approval', value: reason },
           { label: 'Approvers', value: `${required.quorum} from ${who}` },
           { label: 'Blast radius', value: blastRadius(proposal) },
@@ -297,6 +298,12 @@ function awaitingApproval(
       },
     ],
   };
+}
+
+function requesterText(approval: ApprovalRecord): string {
+  const { requester } = approval;
+  const who = requester.name ?? requester.id;
+  return requester.kubeUser ? `${who} (acting as Kubernetes user ${requester.kubeUser})` : who;
 }
 
 function blastRadius(proposal: ChangeProposal): string {

@@ -132,6 +132,11 @@ describe('runChange', () => {
       required: { group: 'approvers', quorum: 1 },
       expiresAt: '2026-11-25T09:30:00.000Z',
     });
+    const fields = result.sections.find((s) => s.type === 'fields');
+    expect(fields?.type === 'fields' && fields.fields[0]).toEqual({
+      label: 'Requested by',
+      value: 'U-BOB (acting as Kubernetes user bob)',
+    });
     const actions = result.sections.find((s) => s.type === 'actions');
     expect(actions?.type === 'actions' && actions.actions.map((a) => a.command)).toEqual([
       'approve appr-1',
