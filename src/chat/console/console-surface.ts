@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
+import type { RolloutProgress } from '../../changes/types.ts';
 import { renderTerminal } from '../../render/terminal.ts';
 import type { Reply, RequestHandler } from '../../runner/types.ts';
 import type { Actor } from '../../skills/context.ts';
@@ -50,13 +51,56 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
       );
       if (next) actor = next;
     } else if (line) {
-      const reply = await options.handler.handle({ text: line, actor });
+      const reply = await options.handler.handle({
+        text: line,
+        actor,
+        onProgress: progressPrinter(output, options.color),
+      });
       const saved = await saveAttachments(reply, options.filesDir);
       output.write(`${renderTerminal(reply, { color: options.color }, saved)}\n\n`);
     }
     prompt();
   }
   rl.close();
+}
+
+/**
+ * Rollout progress as it happens: one line per change (a terminal has no rate limit, so nothing
+ * is coalesced), skipping a line identical to the one before (e.g. only the controller's message
+ * changed). Never throws into the request.
+ */
+function progressPrinter(output: Writable, color: boolean): (progress: RolloutProgress) => void {
+  let previous: string | undefined;
+  return (progress) => {
+    try {
+      const line = progressLine(progress, color);
+      if (line === previous) return;
+      previous = line;
+      output.write(`${line}\n`);
+    } catch {
+      // Progress is a courtesy; the answer still comes.
+    }
+  };
+}
+
+const SHORT_KIND: Record<string, string> = { Deployment: 'deploy', StatefulSet: 'sts', DaemonSet: 'ds' };
+
+/** e.g. "↻ Rolling out deploy/checkout in shop: 2/3 updated · 1/3 ready · 1/3 available" */
+export function progressLine(p: RolloutProgress, color = false): string {
+  const paint = (code: number, text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
+  const what = `${SHORT_KIND[p.target.kind] ?? p.target.kind.toLowerCase()}/${p.target.name} in ${p.target.namespace}`;
+  const counts = `${p.updated}/${p.desired} updated · ${p.ready}/${p.desired} ready · ${p.available}/${p.desired} available`;
+  switch (p.phase) {
+    case 'progressing':
+      return `${paint(36, '↻')} Rolling out ${what}: ${counts}`;
+    case 'done':
+      return `${paint(32, '✔')} Rolled out ${what}: ${counts}`;
+    case 'failed':
+      return [
+        `${paint(31, '✖')} Rollout of ${what} failed: ${counts} — ${p.message}`,
+        ...(p.problems ?? []).map((problem) => `    ${problem}`),
+      ].join('\n');
+  }
 }
 
 async function saveAttachments(reply: Reply, dir: string): Promise<Map<string, string>> {

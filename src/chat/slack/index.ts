@@ -4,6 +4,13 @@ export { type AnswerTarget, type DeliveryOutcome, deliverAnswer, uploadFiles } f
 export { createSlackDirectory, type SlackDirectory, type SlackUserProfile } from './slack-directory.ts';
 export type { SlackBlockAction } from './slack-payloads.ts';
 export {
+  DEFAULT_PROGRESS_INTERVAL_MS,
+  type ProgressClock,
+  ProgressReporter,
+  type ProgressSettings,
+  progressText,
+} from './slack-progress.ts';
+export {
   createSlackSurface,
   type ResolveIdentity,
   type SlackSurface,

@@ -7,7 +7,7 @@ import type { HttpServer } from '../../http/http-server.ts';
 import type { KubeIdentity } from '../../kube/types.ts';
 import { type BlockKitLimits, renderReply } from '../../render/block-kit.ts';
 import { escapeMrkdwn } from '../../render/mrkdwn.ts';
-import type { Reply, RequestHandler } from '../../runner/types.ts';
+import type { ChatRequest, Reply, RequestHandler } from '../../runner/types.ts';
 import type { Actor } from '../../skills/context.ts';
 import type { Idempotency } from '../../store/types.ts';
 import type { WheelhouseMetrics } from '../../telemetry/metrics.ts';
@@ -38,6 +38,7 @@ import {
   toBlockActions,
   viewSubmissionSchema,
 } from './slack-payloads.ts';
+import { ProgressReporter, type ProgressSettings, slackProgressPort } from './slack-progress.ts';
 import { slackToPlainText, stripBotMention } from './slack-text.ts';
 import {
   type RateLimitRetryOptions,
@@ -97,6 +98,13 @@ export interface SlackSurfaceOptions {
    * whose value goes through the handler), after the action is acknowledged.
    */
   onBlockAction?: ((action: SlackBlockAction) => Promise<void>) | undefined;
+  /**
+   * Rollout progress of changes, shown in one message per rollout that is updated in place, where
+   * the answer goes: the asker's thread for mentions and buttons, the conversation itself for slash
+   * commands and top-level DMs (a slash command has no thread; the answer follows below it). Updates
+   * are coalesced to one per `intervalMs` per message (chat.update has one budget per workspace).
+   */
+  progress?: ProgressSettings | undefined;
 }
 
 /** Wheelhouse in Slack: slash command, mentions and DMs, answered through a RequestHandler. */
@@ -215,12 +223,19 @@ export function createSlackSurface(options: SlackSurfaceOptions): SlackSurface {
     }
     const controller = new AbortController();
     controllers.add(controller);
+    const progress = new ProgressReporter(slackProgressPort(client, q.target, options.rateLimit), {
+      logger: logger.child({ channel: q.target.channel, thread: q.target.threadTs }),
+      intervalMs: options.progress?.intervalMs,
+      clock: options.progress?.clock,
+    });
     try {
       // The handler promises never to throw; if it does anyway, the user still gets an answer.
-      const reply = await ask(q, controller.signal).catch((error: unknown) => {
+      const reply = await ask(q, controller.signal, progress.push).catch((error: unknown) => {
         logger.error({ err: error }, 'The request handler threw');
         return localError(toWheelhouseError(error));
       });
+      // The progress message shows its final state before the answer arrives below it.
+      await progress.settle();
       const message = renderReply(reply, {
         requestedBy: q.echo === undefined ? undefined : { userId: q.userId, text: q.echo },
         limits: ANSWER_LIMITS,
@@ -266,7 +281,11 @@ export function createSlackSurface(options: SlackSurfaceOptions): SlackSurface {
     return { kube };
   }
 
-  async function ask(q: Question, signal: AbortSignal): Promise<Reply> {
+  async function ask(
+    q: Question,
+    signal: AbortSignal,
+    onProgress: ChatRequest['onProgress'],
+  ): Promise<Reply> {
     const who = await identify(q.userId);
     if ('refusal' in who) return who.refusal;
     const { kube } = who;
@@ -278,7 +297,7 @@ export function createSlackSurface(options: SlackSurfaceOptions): SlackSurface {
       thread: q.target.threadTs,
       kube,
     };
-    return options.handler.handle({ text: q.text, actor, signal });
+    return options.handler.handle({ text: q.text, actor, signal, onProgress });
   }
 
   /** Never lets a listener's failure reach Bolt as an unhandled rejection, nor crash the process. */
