@@ -1,0 +1,137 @@
+import type { Comparison, Results } from './run-bench.ts';
+import { fmtMb, fmtMs } from './stats.ts';
+
+/** summary.md: the figures as short Markdown tables, with ratios and targets met or not. */
+
+const yes = (met: boolean | undefined): string => (met === undefined ? '–' : met ? '**met**' : '**NOT met**');
+const x = (value: number): string => (Number.isFinite(value) ? `${value.toFixed(3)}×` : '–');
+const n = (value: number): string => value.toLocaleString('en-US');
+
+function comparisons(title: string, rows: readonly Comparison[]): string[] {
+  if (rows.length === 0) return [];
+  return [
+    `### ${title}`,
+    '',
+    '| question | Wheelhouse identity | Wheelhouse p50 / p95 (n) | kubectl command | kubectl p50 / p95 (n) | ratio p50 / p95 | ≤ 0.2× |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map(
+      (c) =>
+        `| ${c.question} | ${c.identity} | ${fmtMs(c.wheelhouse.p50)} / ${fmtMs(c.wheelhouse.p95)} (${c.wheelhouse.n}) | \`${c.kubectlCommand}\` | ${fmtMs(c.kubectl.p50)} / ${fmtMs(c.kubectl.p95)} (${c.kubectl.n}) | ${x(c.ratioP50)} / ${x(c.ratioP95)} | ${c.kubectlCommand.includes('reference') ? '(reference)' : yes(c.met)}${c.failures ? ` (${c.failures} bad replies)` : ''} |`,
+    ),
+    '',
+  ];
+}
+
+export function renderSummary(r: Results): string {
+  const lines: string[] = [];
+  const env = r.environment;
+  lines.push(
+    `# Wheelhouse benchmark, ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC`,
+    '',
+    `Real kube-apiserver ${env['kubernetes'] ?? '?'} + etcd + kwok ${env['kwok'] ?? '?'} on 127.0.0.1 (${env['cpus'] ?? '?'} cores, ${env['memoryGB'] ?? '?'} GB), Node ${env['node'] ?? '?'}, kubectl ${env['kubectl'] ?? '?'}; cluster ${env['cluster'] ?? '?'}; code ${env['code'] ?? '?'}. The bench took ${r.durationS ?? '?'} s.`,
+    'Wheelhouse answers through `runner.handle` (the road Slack and the console use: parse, policy, cached read after an access review, render-ready result, audit record in SQLite). kubectl is a fresh process per question with the same kubeconfig and identity, output to /dev/null.',
+    '',
+  );
+
+  lines.push(
+    '## Pods created (bound to tainted kwok bench nodes; 2% CrashLoopBackOff / ImagePullBackOff / OOMKilled)',
+    '',
+  );
+  lines.push(
+    '| step | namespaces | pods | unhealthy | namespaces ready | POSTs done | pods/s | all pods have their status after |',
+  );
+  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  let sum = 0;
+  for (const c of [r.creation.at5k, r.creation.at20k]) {
+    if (!c) continue;
+    sum += c.pods;
+    const name = `to ${n(sum)}`;
+    lines.push(
+      `| ${name} | ${c.namespaces} | ${n(c.pods)} | ${c.unhealthyPods} | ${fmtMs(c.namespacesMs)} | ${fmtMs(c.createMs)} | ${n(c.podsPerSecond)} | ${fmtMs(c.settledMs)}${c.complete ? '' : ` (**${c.unsettled} still without status**)`} |`,
+    );
+  }
+  lines.push('');
+
+  lines.push('## Answer time: Wheelhouse vs kubectl (target: Wheelhouse ≤ 0.2 × kubectl at p50 and p95)', '');
+  const first = r.creation.at5k?.pods ?? 0;
+  lines.push(...comparisons(`${n(first)} bench pods`, r.queries.at5k));
+  lines.push(...comparisons(`${n(first + (r.creation.at20k?.pods ?? 0))} bench pods`, r.queries.at20k));
+  const outputs = Object.entries(r.kubectlOutput);
+  if (outputs.length) {
+    lines.push(`kubectl output size: ${outputs.map(([k, v]) => `${k}: ${fmtMb(v)}`).join('; ')}.`, '');
+  }
+
+  lines.push('## Memory of `node src/cli.ts serve` (target: < 300 MB RSS at 20,000 pods)', '');
+  lines.push(
+    '| bot | how | pods in cluster (seen via Slack) | /readyz after | RSS steady | RSS peak (VmHWM) | after forced GC: RSS / V8 heap used (committed) / external |',
+  );
+  lines.push('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const m of r.memory.bots) {
+    lines.push(
+      `| ${m.bot} | ${m.how} | ${n(m.podsInCluster)} (${m.podsSeenByBot === undefined ? '?' : n(m.podsSeenByBot)}) | ${fmtMs(m.readyMs)} | ${fmtMb(m.rssSteady)} | ${fmtMb(m.hwm)} | ${fmtMb(m.rssAfterGc)} / ${fmtMb(m.heapUsedAfterGc)} (${fmtMb(m.heapTotalAfterGc ?? Number.NaN)}) / ${fmtMb(m.externalAfterGc ?? Number.NaN)} |`,
+    );
+  }
+  for (const k of r.memory.kubectl) {
+    lines.push(
+      `| \`${k.command}\` | one run | ${n(k.pods)} | – | – | ${fmtMb(k.maxRssBytes)} | (took ${fmtMs(k.wallMs)}) |`,
+    );
+  }
+  lines.push('');
+  if (r.memory.bytesPerPod) {
+    const b = r.memory.bytesPerPod;
+    lines.push(`Per cached pod: ${n(b.heap)} bytes of V8 heap, ${n(b.rss)} bytes of RSS ${b.basis}.`, '');
+  }
+  if (r.memory.imports.length) {
+    const base = r.memory.imports[0];
+    lines.push(
+      'What an idle process is made of: a fresh `node` that imports only this module; RSS right after the import, then after a forced (memory-reducing) GC:',
+      '',
+      '| module | RSS after import | RSS after GC | V8 heap used after GC | RSS after GC added to bare Node |',
+      '| --- | --- | --- | --- | --- |',
+      ...r.memory.imports.map(
+        (m) =>
+          `| ${m.module.startsWith('.') ? '`src/main.ts` (all of Wheelhouse)' : `\`${m.module}\``} | ${fmtMb(m.rss)} | ${fmtMb(m.rssAfterGc)} | ${fmtMb(m.heapUsedAfterGc)} | ${base ? fmtMb(m.rssAfterGc - base.rssAfterGc) : '–'} |`,
+      ),
+      '',
+    );
+  }
+  if (r.memory.target) {
+    lines.push(
+      `RSS at ${r.memory.target.at}: ${fmtMb(r.memory.target.valueBytes)} → target ${yes(r.memory.target.met)}.`,
+      '',
+    );
+  }
+
+  lines.push(
+    `## Slack acknowledgement: ${r.settings.slackConcurrency} concurrent signed \`/wh pods bench-01\` (target: p99 < ${r.slack.target} ms; Slack's limit is 3 s)`,
+    '',
+  );
+  lines.push(
+    'Ack = from the request written to its socket until the full HTTP response. The last column counts from the start of the burst, i.e. it also includes the sender (one process) opening 50 connections. The slash commands come from 50 different users, so each answer needs its own access review.',
+    '',
+    '| pods | round | ack p50 | ack p95 | ack p99 | ack max | non-200 acks | answers posted | last answer after | ack p99 from burst start |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  );
+  for (const s of r.slack.rounds) {
+    lines.push(
+      `| ${n(s.pods)} | ${s.round} | ${fmtMs(s.acks.p50)} | ${fmtMs(s.acks.p95)} | ${fmtMs(s.acks.p99)} | ${fmtMs(s.acks.max)} | ${s.failedAcks} | ${s.answers}/${s.commands}${s.errorReplies ? ` (+${s.errorReplies} errors)` : ''} | ${fmtMs(s.allAnsweredMs)} | ${fmtMs(s.acksFromBurstStart.p99)} |`,
+    );
+  }
+  if (r.slack.all) {
+    const a = r.slack.all;
+    lines.push(
+      `| all | ${a.n} acks | ${fmtMs(a.p50)} | ${fmtMs(a.p95)} | ${fmtMs(a.p99)} | ${fmtMs(a.max)} | | | | |`,
+    );
+  }
+  lines.push('', `Target ${yes(r.slack.met)}.`, '');
+
+  if (r.cleanup) {
+    lines.push(
+      `Clean-up: ${fmtMs(r.cleanup.ms)}; bench namespaces left ${r.cleanup.namespacesLeft}, bench nodes left ${r.cleanup.nodesLeft}${r.cleanup.errors.length ? `; errors: ${r.cleanup.errors.join('; ')}` : ''}.`,
+      '',
+    );
+  }
+  if (r.notes.length) lines.push('## Notes', '', ...r.notes.map((note) => `- ${note}`), '');
+  if (r.errors.length) lines.push('## Errors', '', ...r.errors.map((e) => `- ${e.split('\n')[0]}`), '');
+  return `${lines.join('\n')}\n`;
+}
