@@ -88,42 +88,7 @@ export class AccessReviewer {
 
   async #ask(identity: KubeIdentity, op: KubeOperation, context: ReviewContext): Promise<boolean> {
     this.requests++;
-    const response = await this.#http.request({
-      method: 'POST',
-      path: SSAR_PATH,
-      identity,
-      auditId: context.auditId,
-      signal: context.signal,
-      body: {
-        apiVersion: 'authorization.k8s.io/v1',
-        kind: 'SelfSubjectAccessReview',
-        spec: {
-          resourceAttributes: {
-            verb: op.verb,
-            group: op.group,
-            resource: op.resource,
-            ...(op.subresource ? { subresource: op.subresource } : {}),
-            ...(op.namespace ? { namespace: op.namespace } : {}),
-            ...(op.name ? { name: op.name } : {}),
-          },
-        },
-      },
-    });
-    const review = { verb: 'create', group: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews' };
-    if (response.status < 200 || response.status >= 300) {
-      throw errorFromResponse(response.status, response.body, review, identity, this.#http.server);
-    }
-    const parsed = ReviewResponse.safeParse(safeJson(response.body));
-    if (!parsed.success) {
-      throw errorFromResponse(
-        500,
-        'unreadable SelfSubjectAccessReview response',
-        review,
-        identity,
-        this.#http.server,
-      );
-    }
-    return parsed.data.status.allowed && parsed.data.status.denied !== true;
+    return reviewAccess(this.#http, identity, op, context);
   }
 
   #remember(key: string, entry: Entry): void {
@@ -148,4 +113,52 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * One SelfSubjectAccessReview as the identity, uncached: true when the API server allows `op`.
+ * The reader's cache and the writer (which asks afresh before every change) both use it.
+ */
+export async function reviewAccess(
+  http: KubeHttp,
+  identity: KubeIdentity | undefined,
+  op: KubeOperation,
+  context: ReviewContext,
+): Promise<boolean> {
+  const response = await http.request({
+    method: 'POST',
+    path: SSAR_PATH,
+    identity,
+    auditId: context.auditId,
+    signal: context.signal,
+    body: {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectAccessReview',
+      spec: {
+        resourceAttributes: {
+          verb: op.verb,
+          group: op.group,
+          resource: op.resource,
+          ...(op.subresource ? { subresource: op.subresource } : {}),
+          ...(op.namespace ? { namespace: op.namespace } : {}),
+          ...(op.name ? { name: op.name } : {}),
+        },
+      },
+    },
+  });
+  const review = { verb: 'create', group: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews' };
+  if (response.status < 200 || response.status >= 300) {
+    throw errorFromResponse(response.status, response.body, review, identity, http.server);
+  }
+  const parsed = ReviewResponse.safeParse(safeJson(response.body));
+  if (!parsed.success) {
+    throw errorFromResponse(
+      500,
+      'unreadable SelfSubjectAccessReview response',
+      review,
+      identity,
+      http.server,
+    );
+  }
+  return parsed.data.status.allowed && parsed.data.status.denied !== true;
 }

@@ -27,6 +27,7 @@ import {
 } from '../changes/types.ts';
 import { writeErrorFromResponse } from '../changes/write-errors.ts';
 import { isWheelhouseError, WheelhouseError } from '../errors.ts';
+import { reviewAccess } from './access-review.ts';
 import { errorFromResponse, forbiddenError, type KubeOperation } from './kube-errors.ts';
 import type { KubeHttp, KubeHttpRequest, KubeHttpResponse } from './kube-http.ts';
 import { formatLabelSelector } from './label-selector.ts';
@@ -45,10 +46,6 @@ export interface KubeWriterOptions {
   now?: () => Date;
 }
 
-const SSAR_PATH = '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews';
-const ReviewResponse = z.looseObject({
-  status: z.looseObject({ allowed: z.boolean(), denied: z.boolean().optional() }),
-});
 const Metadata = z.looseObject({
   metadata: z.looseObject({ resourceVersion: z.string().optional(), uid: z.string().optional() }).optional(),
 });
@@ -95,39 +92,11 @@ export class ClientNodeKubeWriter implements KubeWriter {
    */
   async authorize(change: DesiredChange): Promise<void> {
     const op = changeOperation(change);
-    const response = await this.#send({
-      method: 'POST',
-      path: SSAR_PATH,
-      body: {
-        apiVersion: 'authorization.k8s.io/v1',
-        kind: 'SelfSubjectAccessReview',
-        spec: {
-          resourceAttributes: {
-            verb: op.verb,
-            group: op.group,
-            resource: op.resource,
-            ...(op.subresource ? { subresource: op.subresource } : {}),
-            ...(op.namespace ? { namespace: op.namespace } : {}),
-            name: op.name,
-          },
-        },
-      },
+    const allowed = await reviewAccess(this.#http, this.#identity, op, {
+      auditId: this.#requestId,
+      signal: this.#signal,
     });
-    const review = { verb: 'create', group: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews' };
-    if (response.status < 200 || response.status >= 300) {
-      throw errorFromResponse(response.status, response.body, review, this.#identity, this.#http.server);
-    }
-    const parsed = ReviewResponse.safeParse(parseJson(response.body));
-    if (!parsed.success) {
-      throw errorFromResponse(
-        500,
-        'unreadable SelfSubjectAccessReview response',
-        review,
-        this.#identity,
-        this.#http.server,
-      );
-    }
-    if (!parsed.data.status.allowed || parsed.data.status.denied === true) {
+    if (!allowed) {
       const { name: _name, ...broad } = op;
       throw forbiddenError(this.#identity, broad);
     }

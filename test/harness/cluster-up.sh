@@ -358,6 +358,7 @@ main() {
     --bind-address=127.0.0.1 \
     --advertise-address=127.0.0.1 \
     --secure-port="$WH_APISERVER_PORT" \
+    --event-ttl=168h \
     --etcd-servers="http://127.0.0.1:$WH_ETCD_CLIENT_PORT" \
     --etcd-prefix=/registry \
     --tls-cert-file="$p/apiserver.crt" \
