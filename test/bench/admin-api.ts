@@ -26,6 +26,7 @@ export class AdminApi {
   readonly #token: string;
   readonly #agent: https.Agent;
   readonly #timeoutMs: number;
+  #creating = true;
 
   constructor(options: AdminApiOptions) {
     this.server = options.server.replace(/\/+$/, '');
@@ -114,9 +115,15 @@ export class AdminApi {
     return (response.body ? JSON.parse(response.body) : {}) as T;
   }
 
+  /** From now on `create` refuses: a clean-up has started and must not race new objects. */
+  stopCreating(): void {
+    this.#creating = false;
+  }
+
   /** Creates an object; an existing one (409) counts as done. */
   async create(path: string, object: unknown): Promise<'created' | 'exists'> {
     for (let attempt = 0; ; attempt++) {
+      if (!this.#creating) throw new Error(`POST ${path}: not creating anything, the bench is cleaning up`);
       const response = await this.request('POST', path, object);
       if (response.status === 201 || response.status === 200) return 'created';
       if (response.status === 409) return 'exists';

@@ -86,18 +86,22 @@ export class BotProcess {
     // The pinned Node (node_modules/node) itself, not a wrapper, so the pid is the bot's.
     const node = realpathSync(join(options.repoDir, 'node_modules/.bin/node'));
     const out = openSync(options.logFile, 'a');
-    const child = spawn(node, [`--inspect=127.0.0.1:${inspectPort}`, options.entry ?? 'src/cli.ts', 'serve'], {
-      cwd: options.repoDir,
-      env: {
-        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-        HOME: process.env['HOME'] ?? '/root',
-        WH_HTTP_HOST: '127.0.0.1',
-        WH_HTTP_PORT: String(httpPort),
-        WH_LOG_LEVEL: 'warn',
-        ...options.env,
+    const child = spawn(
+      node,
+      [`--inspect=127.0.0.1:${inspectPort}`, options.entry ?? 'src/cli.ts', 'serve'],
+      {
+        cwd: options.repoDir,
+        env: {
+          PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+          HOME: process.env['HOME'] ?? '/root',
+          WH_HTTP_HOST: '127.0.0.1',
+          WH_HTTP_PORT: String(httpPort),
+          WH_LOG_LEVEL: 'warn',
+          ...options.env,
+        },
+        stdio: ['ignore', out, out],
       },
-      stdio: ['ignore', out, out],
-    });
+    );
     if (child.pid === undefined) throw new Error(`${options.name}: could not start ${node}`);
     appendFileSync(options.pidFile, `${child.pid}\n`);
     return new BotProcess(options.name, child, `http://127.0.0.1:${httpPort}`, inspectPort, options.logFile);

@@ -190,6 +190,7 @@ let shuttingDown: Promise<void> | undefined;
 function shutdown(reason: string): Promise<void> {
   shuttingDown ??= (async () => {
     log(`cleaning up (${reason})`);
+    api.stopCreating();
     await Promise.allSettled([...bots].map((b) => b.stop()));
     await app?.close().catch(() => undefined);
     await peer?.close().catch(() => undefined);
