@@ -312,6 +312,10 @@ export function createSlackSurface(options: SlackSurfaceOptions): SlackSurface {
     const ackText = options.ackText ?? DEFAULT_ACK_TEXT;
     await (ackText === '' ? ack() : ack({ response_type: 'ephemeral', text: ackText }));
     if (!accepting) return;
+    // Let the acknowledgement (and other requests' acks) reach the socket before this answer's
+    // work takes the event loop: under a burst, acks otherwise queue behind answers (bench: p99
+    // 54–124 ms → 18–29 ms).
+    await new Promise((resolve) => setImmediate(resolve));
     await guarded('command', async () => {
       const parsed = slashCommandSchema.safeParse(body);
       if (!parsed.success) {
