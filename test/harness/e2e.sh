@@ -29,6 +29,9 @@ teardown() {
 trap teardown EXIT
 
 t0=$SECONDS
+# A cluster this run starts begins from clean state: left-over etcd data from an earlier run (other
+# ports, other certificates) would make the new one inconsistent.
+if [ "$started_cluster" = 1 ]; then bash "$HARNESS_DIR/cluster-down.sh" --purge; fi
 bash "$HARNESS_DIR/cluster-up.sh"
 bash "$HARNESS_DIR/seed.sh"
 bash "$HARNESS_DIR/observability-up.sh"
