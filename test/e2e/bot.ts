@@ -54,14 +54,21 @@ export interface Answer {
   text: string;
 }
 
-/** The first bot message after `before` that is not the "Working on it" acknowledgement. */
+/** Rollout progress messages (src/chat/slack/slack-progress.ts), posted before the answer. */
+function isProgress(text: string): boolean {
+  return /^:(arrows_counterclockwise|white_check_mark|x|warning): (Rolling out|Rolled out|Rollout of|Stopped following the rollout) /.test(
+    text,
+  );
+}
+
+/** The first bot message after `before` that is neither the "Working on it" acknowledgement nor progress. */
 async function nextAnswer(peer: SlackPeer, before: number, what: string, timeoutMs: number): Promise<Answer> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const answer = peer
       .messages()
       .slice(before)
-      .find((m) => !/Working on it/.test(m.text ?? ''));
+      .find((m) => !/Working on it/.test(m.text ?? '') && !isProgress(m.text ?? ''));
     if (answer) return { message: answer, text: messageText(answer.blocks, answer.text) };
     if (Date.now() > deadline) throw new Error(`no answer to ${what} within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
