@@ -11,13 +11,11 @@ import { IdentityMap } from './identity/identity-map.ts';
 import { ClientNodeKubeClient } from './kube/client-node-kube-client.ts';
 import type { KubeIdentity } from './kube/types.ts';
 import { createRedactor } from './redact/redactor.ts';
-import { EChartsChartRenderer } from './render/echarts-chart-renderer.ts';
 import { createRunner } from './runner/run-request.ts';
 import type { RequestHandler } from './runner/types.ts';
 import { SkillRegistry } from './skills/registry.ts';
 import { parseDurationSeconds } from './skills/schema.ts';
-import { ElasticsearchLogSearch } from './sources/elasticsearch-log-search.ts';
-import { PrometheusMetricsSource } from './sources/prometheus-metrics-source.ts';
+import type { ChartRenderer } from './sources/types.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/types.ts';
 import { createMetrics, type WheelhouseMetrics } from './telemetry/metrics.ts';
@@ -46,11 +44,16 @@ export async function buildWheelhouse(config: Config, logger: Logger): Promise<W
   const store = await openStore(config);
   await kube.start();
   const { prometheus: prom, elasticsearch: es } = config;
+  // Heavy clients load only when configured, and charts on first use: an idle bot that never
+  // charts or searches logs does not pay for ECharts, resvg or the Elasticsearch client (bench).
   const metricsSource = prom.url
-    ? new PrometheusMetricsSource({ url: prom.url, timeoutMs: prom.timeoutMs })
+    ? new (await import('./sources/prometheus-metrics-source.ts')).PrometheusMetricsSource({
+        url: prom.url,
+        timeoutMs: prom.timeoutMs,
+      })
     : undefined;
   const logSearch = es.node
-    ? new ElasticsearchLogSearch({
+    ? new (await import('./sources/elasticsearch-log-search.ts')).ElasticsearchLogSearch({
         node: es.node,
         auth: es.apiKey
           ? { apiKey: es.apiKey }
@@ -72,7 +75,7 @@ export async function buildWheelhouse(config: Config, logger: Logger): Promise<W
     kube,
     metrics: metricsSource,
     logSearch,
-    charts: new EChartsChartRenderer(),
+    charts: lazyChartRenderer(),
     redact: createRedactor(config.redaction.patterns.map((p) => new RegExp(p, 'g'))),
     audit,
     limits: {
@@ -102,6 +105,17 @@ export async function buildWheelhouse(config: Config, logger: Logger): Promise<W
     metrics,
     async close() {
       await Promise.allSettled([kube.close(), logSearch?.close(), store.close()]);
+    },
+  };
+}
+
+/** The ECharts renderer, imported the first time a chart is drawn. */
+function lazyChartRenderer(): ChartRenderer {
+  let renderer: Promise<ChartRenderer> | undefined;
+  return {
+    async renderLineChart(spec) {
+      renderer ??= import('./render/echarts-chart-renderer.ts').then((m) => new m.EChartsChartRenderer());
+      return (await renderer).renderLineChart(spec);
     },
   };
 }
