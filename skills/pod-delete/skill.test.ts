@@ -1,21 +1,16 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { ChangeProposal } from '../../src/changes/types.ts';
 import { parseCommand } from '../../src/planner/grammar.ts';
 import { SkillRegistry } from '../../src/skills/registry.ts';
 import { buildPod, buildReplicaSet, type PodOptions, TEST_NOW } from '../../test/support/builders.ts';
-import { type FakeKubeOptions, fakeKube, skillContext } from '../../test/support/fake-kube.ts';
+import type { FakeKubeOptions } from '../../test/support/fake-kube.ts';
+import { proposer } from '../../test/support/write-skills.ts';
 import { podDelete } from './skill.ts';
 
 const registry = new SkillRegistry([podDelete]);
 const POD = 'checkout-7d9f8c6b5-x2x9q';
 
-async function propose(command: string, options: FakeKubeOptions): Promise<ChangeProposal> {
-  const parsed = parseCommand(command, registry);
-  if (parsed.kind !== 'skill' || parsed.skill.risk === 'read')
-    throw new Error('expected a write skill command');
-  return parsed.skill.propose(parsed.input, skillContext(fakeKube(options)));
-}
+const propose = proposer(podDelete);
 
 function pod(options: PodOptions): V1Pod {
   const built = buildPod(options);

@@ -1,19 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { ChangeProposal, ChangeTarget } from '../../src/changes/types.ts';
+import type { ChangeTarget } from '../../src/changes/types.ts';
 import { parseCommand } from '../../src/planner/grammar.ts';
 import { SkillRegistry } from '../../src/skills/registry.ts';
 import { buildDeployment, buildStatefulSet } from '../../test/support/builders.ts';
-import { type FakeKubeOptions, fakeKube, skillContext } from '../../test/support/fake-kube.ts';
+import { proposer } from '../../test/support/write-skills.ts';
 import { rolloutPause } from './skill.ts';
 
 const registry = new SkillRegistry([rolloutPause]);
-
-async function propose(command: string, options: FakeKubeOptions): Promise<ChangeProposal> {
-  const parsed = parseCommand(command, registry);
-  if (parsed.kind !== 'skill' || parsed.skill.risk === 'read')
-    throw new Error('expected a write skill command');
-  return parsed.skill.propose(parsed.input, skillContext(fakeKube(options)));
-}
+const propose = proposer(rolloutPause);
 
 const deployTarget: ChangeTarget = {
   group: 'apps',

@@ -1,27 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { ChangeProposal, ChangeTarget } from '../../src/changes/types.ts';
+import type { ChangeTarget } from '../../src/changes/types.ts';
 import { parseCommand } from '../../src/planner/grammar.ts';
 import { SkillRegistry } from '../../src/skills/registry.ts';
 import { buildDaemonSet, buildDeployment, buildStatefulSet, TEST_NOW } from '../../test/support/builders.ts';
 import { type FakeKubeOptions, fakeKube, skillContext } from '../../test/support/fake-kube.ts';
+import { proposer, versioned } from '../../test/support/write-skills.ts';
 import { workloadRestart } from './skill.ts';
 
 const registry = new SkillRegistry([workloadRestart]);
-
-async function propose(command: string, options: FakeKubeOptions): Promise<ChangeProposal> {
-  const parsed = parseCommand(command, registry);
-  if (parsed.kind !== 'skill' || parsed.skill.risk === 'read')
-    throw new Error('expected a write skill command');
-  return parsed.skill.propose(parsed.input, skillContext(fakeKube(options)));
-}
-
-function versioned<T extends { metadata?: { resourceVersion?: string } }>(
-  object: T,
-  resourceVersion: string,
-): T {
-  object.metadata = { ...object.metadata, resourceVersion };
-  return object;
-}
+const propose = proposer(workloadRestart);
 
 const deployTarget: ChangeTarget = {
   group: 'apps',

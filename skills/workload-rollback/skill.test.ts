@@ -1,21 +1,17 @@
 import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { ChangeProposal, ChangeTarget } from '../../src/changes/types.ts';
+import type { ChangeTarget } from '../../src/changes/types.ts';
 import { parseCommand } from '../../src/planner/grammar.ts';
 import { SkillRegistry } from '../../src/skills/registry.ts';
 import { buildDeployment, buildReplicaSet, buildStatefulSet } from '../../test/support/builders.ts';
 import { type FakeKubeOptions, fakeKube, skillContext } from '../../test/support/fake-kube.ts';
+import { proposer } from '../../test/support/write-skills.ts';
 import { workloadRollback } from './skill.ts';
 
 const registry = new SkillRegistry([workloadRollback]);
 const image = (tag: string): string => `registry.example.com/shop/checkout:${tag}`;
 
-async function propose(command: string, options: FakeKubeOptions): Promise<ChangeProposal> {
-  const parsed = parseCommand(command, registry);
-  if (parsed.kind !== 'skill' || parsed.skill.risk === 'read')
-    throw new Error('expected a write skill command');
-  return parsed.skill.propose(parsed.input, skillContext(fakeKube(options)));
-}
+const propose = proposer(workloadRollback);
 
 const deployTarget: ChangeTarget = {
   group: 'apps',
