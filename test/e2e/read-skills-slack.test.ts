@@ -130,10 +130,15 @@ describe('read skills through Slack against the real cluster', () => {
     const cores = [...text.matchAll(/(\d+(?:\.\d+)?) millicores/g)].map((m) => Number(m[1]));
     expect(cores.length).toBeGreaterThanOrEqual(3);
     for (const value of cores.slice(-3)) expect(value).toBeCloseTo(250, -1);
-    const png = bot.peer
-      .files()
-      .slice(filesBefore)
-      .find((f) => f.filename.endsWith('.png'));
+    // The chart is uploaded into the answer's thread after the answer is posted.
+    const chartUpload = () =>
+      bot.peer
+        .files()
+        .slice(filesBefore)
+        .find((f) => f.filename.endsWith('.png') && f.completed);
+    const deadline = Date.now() + 15_000;
+    while (!chartUpload() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const png = chartUpload();
     expect(png?.completed).toBe(true);
     expect(png?.bytes?.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
   });
