@@ -39,24 +39,9 @@ sweep_pids() { # all live pids whose executable is under the cache bin dir
   for d in /proc/[0-9]*; do
     pid="${d#/proc/}"
     [ "$pid" = "$$" ] && continue
-    our_pid "$pid" && echo "$pid"
+    wh_running "$pid" && our_pid "$pid" && echo "$pid"
   done
   return 0
-}
-
-stop_pids() { # stop_pids <pid>... : TERM, wait up to 10s, then KILL
-  [ "$#" -gt 0 ] || return 0
-  kill -TERM "$@" 2>/dev/null || true
-  local i p left
-  for (( i = 0; i < 50; i++ )); do
-    left=()
-    for p in "$@"; do kill -0 "$p" 2>/dev/null && left+=("$p"); done
-    [ "${#left[@]}" -eq 0 ] && return 0
-    sleep 0.2
-  done
-  wh_log "force-killing ${left[*]}"
-  kill -KILL "${left[@]}" 2>/dev/null || true
-  sleep 0.2
 }
 
 stopped=0
@@ -66,14 +51,14 @@ for stage in "${STAGES[@]}"; do
     pidf="$WH_PID_DIR/$c.pid"
     [ -s "$pidf" ] || continue
     pid="$(cat "$pidf")"
-    if kill -0 "$pid" 2>/dev/null && our_pid "$pid"; then
+    if wh_running "$pid" && our_pid "$pid"; then
       wh_log "stopping $c (pid $pid)"
       pids+=("$pid")
     fi
     rm -f "$pidf"
   done
   if [ "${#pids[@]}" -gt 0 ]; then
-    stop_pids "${pids[@]}"
+    wh_stop_pids "${pids[@]}"
     stopped=$(( stopped + ${#pids[@]} ))
   fi
 done
@@ -83,7 +68,7 @@ if [ "${#strays[@]}" -gt 0 ]; then
   for pid in "${strays[@]}"; do
     wh_log "stopping stray $(readlink "/proc/$pid/exe" 2>/dev/null | xargs -r basename) (pid $pid)"
   done
-  stop_pids "${strays[@]}"
+  wh_stop_pids "${strays[@]}"
   stopped=$(( stopped + ${#strays[@]} ))
 fi
 

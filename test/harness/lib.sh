@@ -107,3 +107,27 @@ wait_for() {
 
 # kubectl as a given context of the harness kubeconfig
 wh_kubectl() { "$KUBECTL" --kubeconfig "$WH_KUBECONFIG" "$@"; }
+
+# wh_running <pid>: exists and is not a zombie (an exited setsid child stays a zombie until
+# whoever adopted it reaps it, which can take seconds; it cannot be killed and holds nothing).
+wh_running() {
+  local st
+  st="$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)" || return 1
+  [ -n "$st" ] && [ "$st" != Z ]
+}
+
+# wh_stop_pids <pid>...: TERM, wait up to 10 s, then KILL.
+wh_stop_pids() {
+  [ "$#" -gt 0 ] || return 0
+  kill -TERM "$@" 2>/dev/null || true
+  local i p left
+  for (( i = 0; i < 50; i++ )); do
+    left=()
+    for p in "$@"; do wh_running "$p" && left+=("$p"); done
+    [ "${#left[@]}" -eq 0 ] && return 0
+    sleep 0.2
+  done
+  wh_log "force-killing ${left[*]}"
+  kill -KILL "${left[@]}" 2>/dev/null || true
+  sleep 0.2
+}

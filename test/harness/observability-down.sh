@@ -51,32 +51,9 @@ sweep_pids() {
   for d in /proc/[0-9]*; do
     pid="${d#/proc/}"
     [ "$pid" = "$$" ] && continue
-    running "$pid" && ours "$pid" && echo "$pid"
+    wh_running "$pid" && ours "$pid" && echo "$pid"
   done
   return 0
-}
-
-# running <pid>: exists and is not a zombie (an exited setsid child stays a zombie until
-# whoever adopted it reaps it, which can take seconds)
-running() {
-  local st
-  st="$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)" || return 1
-  [ -n "$st" ] && [ "$st" != Z ]
-}
-
-stop_pids() { # stop_pids <pid>... : TERM, wait up to 10s, then KILL
-  [ "$#" -gt 0 ] || return 0
-  kill -TERM "$@" 2>/dev/null || true
-  local i p left
-  for (( i = 0; i < 50; i++ )); do
-    left=()
-    for p in "$@"; do running "$p" && left+=("$p"); done
-    [ "${#left[@]}" -eq 0 ] && return 0
-    sleep 0.2
-  done
-  wh_log "force-killing ${left[*]}"
-  kill -KILL "${left[@]}" 2>/dev/null || true
-  sleep 0.2
 }
 
 stopped=0
@@ -85,9 +62,9 @@ for c in prometheus alertmanager exporter; do
   pidf="$OBS_PID_DIR/$c.pid"
   [ -s "$pidf" ] || continue
   pid="$(cat "$pidf")"
-  if running "$pid" && ours "$pid"; then
+  if wh_running "$pid" && ours "$pid"; then
     wh_log "stopping $c (pid $pid)"
-    stop_pids "$pid"
+    wh_stop_pids "$pid"
     stopped=$(( stopped + 1 ))
   fi
   rm -f "$pidf"
@@ -98,7 +75,7 @@ if [ "${#strays[@]}" -gt 0 ]; then
   for pid in "${strays[@]}"; do
     wh_log "stopping stray $(readlink "/proc/$pid/exe" 2>/dev/null | xargs -r basename) (pid $pid)"
   done
-  stop_pids "${strays[@]}"
+  wh_stop_pids "${strays[@]}"
   stopped=$(( stopped + ${#strays[@]} ))
 fi
 
