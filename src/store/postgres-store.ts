@@ -4,6 +4,7 @@ import type { ApprovalRecord, ApprovalStatus, ApprovalStore, VoteResult } from '
 import { type AuditEntry, type AuditRecord, GENESIS_HASH, sealRecord } from '../audit/audit-record.ts';
 import { parseApproval } from './approval-row.ts';
 import { type AuditRow, fromRow, toRow } from './audit-row.ts';
+import type { NewRun, RunRecord, RunStore } from './run-store.ts';
 import type { AuditLog, Idempotency, Store } from './types.ts';
 
 const SCHEMA = `
@@ -28,6 +29,18 @@ CREATE TABLE IF NOT EXISTS approvals (
   body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status, expires_at);
+CREATE TABLE IF NOT EXISTS runs (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  key TEXT,
+  status TEXT NOT NULL,
+  state TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  UNIQUE (kind, key)
+);
+CREATE INDEX IF NOT EXISTS runs_kind_status ON runs (kind, status, created_at);
 `;
 
 /** Any number, fixed: the transaction lock that serialises audit appends across replicas. */
@@ -39,6 +52,7 @@ export class PostgresStore implements Store {
   readonly audit: AuditLog;
   readonly idempotency: Idempotency;
   readonly approvals: ApprovalStore;
+  readonly runs: RunStore;
   readonly #pool: pg.Pool;
 
   private constructor(pool: pg.Pool, now: () => number) {
@@ -46,6 +60,7 @@ export class PostgresStore implements Store {
     this.audit = new PostgresAuditLog(pool);
     this.idempotency = new PostgresIdempotency(pool, now);
     this.approvals = new PostgresApprovals(pool);
+    this.runs = new PostgresRuns(pool);
   }
 
   static async open(url: string, now: () => number = Date.now): Promise<PostgresStore> {
@@ -257,5 +272,78 @@ class PostgresApprovals implements ApprovalStore {
       next: record ? { ...record, where } : undefined,
       result: undefined,
     }));
+  }
+}
+
+function runRow(row: Record<string, unknown>): RunRecord {
+  return {
+    id: String(row['id']),
+    kind: String(row['kind']),
+    key: row['key'] === null || row['key'] === undefined ? undefined : String(row['key']),
+    status: String(row['status']),
+    state: JSON.parse(String(row['state'])),
+    version: Number(row['version']),
+    createdAt: String(row['created_at']),
+    updatedAt: String(row['updated_at']),
+  };
+}
+
+class PostgresRuns implements RunStore {
+  readonly #pool: pg.Pool;
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  async create(run: NewRun, now: Date): Promise<RunRecord | undefined> {
+    const at = now.toISOString();
+    const result = await this.#pool.query(
+      `INSERT INTO runs (id, kind, key, status, state, version, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, 1, $6, $6) ON CONFLICT DO NOTHING RETURNING *`,
+      [run.id, run.kind, run.key ?? null, run.status, JSON.stringify(run.state), at],
+    );
+    return result.rows[0] ? runRow(result.rows[0]) : undefined;
+  }
+
+  async get(id: string): Promise<RunRecord | undefined> {
+    const result = await this.#pool.query('SELECT * FROM runs WHERE id = $1', [id]);
+    return result.rows[0] ? runRow(result.rows[0]) : undefined;
+  }
+
+  async byKey(kind: string, key: string): Promise<RunRecord | undefined> {
+    const result = await this.#pool.query('SELECT * FROM runs WHERE kind = $1 AND key = $2', [kind, key]);
+    return result.rows[0] ? runRow(result.rows[0]) : undefined;
+  }
+
+  async update(
+    id: string,
+    version: number,
+    next: { status?: string; state?: unknown },
+    now: Date,
+  ): Promise<RunRecord | undefined> {
+    const result = await this.#pool.query(
+      `UPDATE runs SET status = COALESCE($1, status), state = COALESCE($2, state), version = version + 1,
+       updated_at = $3 WHERE id = $4 AND version = $5 RETURNING *`,
+      [
+        next.status ?? null,
+        next.state === undefined ? null : JSON.stringify(next.state),
+        now.toISOString(),
+        id,
+        version,
+      ],
+    );
+    return result.rows[0] ? runRow(result.rows[0]) : undefined;
+  }
+
+  async list(
+    kind: string,
+    options: { status?: readonly string[]; limit?: number } = {},
+  ): Promise<RunRecord[]> {
+    const statuses = options.status ?? [];
+    const result = await this.#pool.query(
+      `SELECT * FROM runs WHERE kind = $1 AND (cardinality($2::text[]) = 0 OR status = ANY($2::text[]))
+       ORDER BY created_at, id LIMIT $3`,
+      [kind, [...statuses], options.limit ?? 1000],
+    );
+    return result.rows.map(runRow);
   }
 }

@@ -6,6 +6,7 @@ import type { ApprovalRecord, ApprovalStatus, ApprovalStore, VoteResult } from '
 import { type AuditEntry, type AuditRecord, GENESIS_HASH, sealRecord } from '../audit/audit-record.ts';
 import { parseApproval } from './approval-row.ts';
 import { type AuditRow, fromRow, toRow } from './audit-row.ts';
+import type { NewRun, RunRecord, RunStore } from './run-store.ts';
 import type { AuditLog, Idempotency, Store } from './types.ts';
 
 const SCHEMA = `
@@ -30,6 +31,18 @@ CREATE TABLE IF NOT EXISTS approvals (
   body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status, expires_at);
+CREATE TABLE IF NOT EXISTS runs (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  key TEXT,
+  status TEXT NOT NULL,
+  state TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  UNIQUE (kind, key)
+);
+CREATE INDEX IF NOT EXISTS runs_kind_status ON runs (kind, status, created_at);
 `;
 
 /** The embedded default: one SQLite file through Node's built-in node:sqlite. */
@@ -38,6 +51,7 @@ export class SqliteStore implements Store {
   readonly audit: AuditLog;
   readonly idempotency: Idempotency;
   readonly approvals: ApprovalStore;
+  readonly runs: RunStore;
   readonly #db: DatabaseSync;
 
   constructor(path: string, now: () => number = Date.now) {
@@ -49,6 +63,7 @@ export class SqliteStore implements Store {
     this.audit = new SqliteAuditLog(this.#db);
     this.idempotency = new SqliteIdempotency(this.#db, now);
     this.approvals = new SqliteApprovals(this.#db);
+    this.runs = new SqliteRuns(this.#db);
   }
 
   async ping(): Promise<void> {
@@ -237,5 +252,79 @@ class SqliteApprovals implements ApprovalStore {
       const record = this.#read(id);
       if (record) this.#write({ ...record, where });
     });
+  }
+}
+
+function runRow(row: Record<string, unknown>): RunRecord {
+  return {
+    id: String(row['id']),
+    kind: String(row['kind']),
+    key: row['key'] === null || row['key'] === undefined ? undefined : String(row['key']),
+    status: String(row['status']),
+    state: JSON.parse(String(row['state'])),
+    version: Number(row['version']),
+    createdAt: String(row['created_at']),
+    updatedAt: String(row['updated_at']),
+  };
+}
+
+class SqliteRuns implements RunStore {
+  readonly #db: DatabaseSync;
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  async create(run: NewRun, now: Date): Promise<RunRecord | undefined> {
+    const at = now.toISOString();
+    const result = this.#db
+      .prepare(
+        `INSERT INTO runs (id, kind, key, status, state, version, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT DO NOTHING`,
+      )
+      .run(run.id, run.kind, run.key ?? null, run.status, JSON.stringify(run.state), at, at);
+    return Number(result.changes) === 1 ? this.get(run.id) : undefined;
+  }
+
+  async get(id: string): Promise<RunRecord | undefined> {
+    const row = this.#db.prepare('SELECT * FROM runs WHERE id = ?').get(id);
+    return row ? runRow(row) : undefined;
+  }
+
+  async byKey(kind: string, key: string): Promise<RunRecord | undefined> {
+    const row = this.#db.prepare('SELECT * FROM runs WHERE kind = ? AND key = ?').get(kind, key);
+    return row ? runRow(row) : undefined;
+  }
+
+  async update(
+    id: string,
+    version: number,
+    next: { status?: string; state?: unknown },
+    now: Date,
+  ): Promise<RunRecord | undefined> {
+    const result = this.#db
+      .prepare(
+        `UPDATE runs SET status = COALESCE(?, status), state = COALESCE(?, state), version = version + 1,
+         updated_at = ? WHERE id = ? AND version = ?`,
+      )
+      .run(
+        next.status ?? null,
+        next.state === undefined ? null : JSON.stringify(next.state),
+        now.toISOString(),
+        id,
+        version,
+      );
+    return Number(result.changes) === 1 ? this.get(id) : undefined;
+  }
+
+  async list(
+    kind: string,
+    options: { status?: readonly string[]; limit?: number } = {},
+  ): Promise<RunRecord[]> {
+    const statuses = options.status ?? [];
+    const where = statuses.length ? ` AND status IN (${statuses.map(() => '?').join(', ')})` : '';
+    return this.#db
+      .prepare(`SELECT * FROM runs WHERE kind = ?${where} ORDER BY created_at, id LIMIT ?`)
+      .all(kind, ...statuses, options.limit ?? 1000)
+      .map(runRow);
   }
 }

@@ -1,5 +1,6 @@
 import type { ApprovalStore } from '../approvals/types.ts';
 import type { AuditEntry, AuditRecord } from '../audit/audit-record.ts';
+import type { RunStore } from './run-store.ts';
 
 /** The append-only, hash-chained audit log. */
 export interface AuditLog {
@@ -28,6 +29,8 @@ export interface Store {
   idempotency: Idempotency;
   /** Pending and decided change approvals. */
   approvals: ApprovalStore;
+  /** Verifications, alert threads, canary and pipeline runs: work that outlives a process. */
+  runs: RunStore;
   /** For /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -3,6 +3,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { PostgresStore } from '../../../src/store/postgres-store.ts';
 import { describeApprovals } from '../../support/approval-spec.ts';
 import { describeAuditLog } from '../../support/audit-tamper.ts';
+import { describeRunStore } from '../../support/run-store-spec.ts';
 
 // The PostgreSQL server on 127.0.0.1:5432 (trust auth). Each store gets a database of its own.
 const ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -39,6 +40,13 @@ describeAuditLog('PostgreSQL', async () => {
 });
 
 describeApprovals('PostgreSQL', async () => {
+  const db = `wh_test_${process.pid}_${created.length}`;
+  await admin.query(`CREATE DATABASE ${db}`);
+  created.push(db);
+  return PostgresStore.open(`postgres://postgres@127.0.0.1:5432/${db}`);
+});
+
+describeRunStore('PostgreSQL', async () => {
   const db = `wh_test_${process.pid}_${created.length}`;
   await admin.query(`CREATE DATABASE ${db}`);
   created.push(db);
