@@ -150,7 +150,9 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
  * Drops what Wheelhouse never reads but the API sends with every object, so that 20,000 cached pods
  * stay affordable: `managedFields` (often half an object), kubectl's last-applied annotation, and in
  * pod specs and pod templates everything but container names, images, resources and restart
- * policies (no env, volumes, probes, tolerations or affinity; env may hold secrets anyway).
+ * policies (no env, volumes or probes; env may hold secrets anyway). Scheduling constraints
+ * (nodeSelector, tolerations, node affinity) stay only where a placement is still to come: specs
+ * without a nodeName, i.e. unscheduled pods and most templates (why-pending reasons with them).
  */
 export function compact(object: ResourceTypes[ResourceName]): void {
   const metadata = object.metadata;
@@ -164,13 +166,13 @@ export function compact(object: ResourceTypes[ResourceName]): void {
     return;
   }
   if (isPod(object)) {
-    if (object.spec) object.spec = compactPodSpec(object.spec);
+    if (object.spec) object.spec = compactPodSpec(object.spec, object.spec.nodeName === undefined);
     if (object.status) object.status = compactPodStatus(object.status);
     return;
   }
   const template =
     'spec' in object && object.spec && 'template' in object.spec ? object.spec.template : undefined;
-  if (template?.spec) template.spec = compactPodSpec(template.spec);
+  if (template?.spec) template.spec = compactPodSpec(template.spec, template.spec.nodeName === undefined);
   if (template?.metadata?.annotations && LAST_APPLIED in template.metadata.annotations) {
     delete template.metadata.annotations[LAST_APPLIED];
   }
@@ -221,8 +223,9 @@ function compactContainer(c: V1Container): V1Container {
   };
 }
 
-function compactPodSpec(spec: V1PodSpec): V1PodSpec {
+function compactPodSpec(spec: V1PodSpec, keepScheduling: boolean): V1PodSpec {
   return {
+    ...(keepScheduling ? schedulingOf(spec) : {}),
     containers: spec.containers.map(compactContainer),
     ...(spec.initContainers?.length ? { initContainers: spec.initContainers.map(compactContainer) } : {}),
     ...(spec.nodeName !== undefined ? { nodeName: spec.nodeName } : {}),
@@ -230,6 +233,16 @@ function compactPodSpec(spec: V1PodSpec): V1PodSpec {
     ...(spec.serviceAccountName !== undefined ? { serviceAccountName: spec.serviceAccountName } : {}),
     ...(spec.priorityClassName !== undefined ? { priorityClassName: spec.priorityClassName } : {}),
     ...(spec.readinessGates?.length ? { readinessGates: spec.readinessGates } : {}),
+  };
+}
+
+function schedulingOf(spec: V1PodSpec): Partial<V1PodSpec> {
+  return {
+    ...(spec.nodeSelector && Object.keys(spec.nodeSelector).length
+      ? { nodeSelector: spec.nodeSelector }
+      : {}),
+    ...(spec.tolerations?.length ? { tolerations: spec.tolerations } : {}),
+    ...(spec.affinity?.nodeAffinity ? { affinity: { nodeAffinity: spec.affinity.nodeAffinity } } : {}),
   };
 }
 

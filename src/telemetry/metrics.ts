@@ -45,6 +45,18 @@ export interface WheelhouseMetrics {
   observeReply(reply: Reply): void;
   /** Counts a chat delivery (e.g. a Slack API call that posts an answer) and how it went. */
   observeDelivery(surface: string, outcome: 'ok' | 'fallback' | 'failed'): void;
+  /** Counts what the language model cost one free-text request (tokens, latency, dollars) and how it ended. */
+  observeLlm(usage: LlmRequestUsage, outcome: string): void;
+}
+
+/** What one free-text request cost, as the planner reports it. */
+export interface LlmRequestUsage {
+  model: string;
+  calls: number;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+  latencyMs: number;
 }
 
 export interface MetricsOptions {
@@ -87,6 +99,31 @@ export function createMetrics(options: MetricsOptions = {}): WheelhouseMetrics {
     labelNames: ['surface', 'outcome'],
     registers: [registry],
   });
+  const llmRequests = new Counter({
+    name: 'wheelhouse_llm_requests_total',
+    help: 'Free-text requests the planner handled, by model and outcome (answer, change, refusal, unavailable).',
+    labelNames: ['model', 'outcome'],
+    registers: [registry],
+  });
+  const llmTokens = new Counter({
+    name: 'wheelhouse_llm_tokens_total',
+    help: 'Tokens sent to and received from the language model, by model and kind (prompt, completion).',
+    labelNames: ['model', 'kind'],
+    registers: [registry],
+  });
+  const llmCost = new Counter({
+    name: 'wheelhouse_llm_cost_dollars_total',
+    help: 'Cost of language model calls in US dollars at the configured prices, by model.',
+    labelNames: ['model'],
+    registers: [registry],
+  });
+  const llmLatency = new Histogram({
+    name: 'wheelhouse_llm_request_duration_seconds',
+    help: 'Time spent waiting for the language model per free-text request (all calls), by model.',
+    labelNames: ['model'],
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
   return {
     registry,
     observeReply(reply) {
@@ -97,6 +134,14 @@ export function createMetrics(options: MetricsOptions = {}): WheelhouseMetrics {
     },
     observeDelivery(surface, outcome) {
       deliveries.inc({ surface, outcome });
+    },
+    observeLlm(usage, outcome) {
+      const { model } = usage;
+      llmRequests.inc({ model, outcome });
+      llmTokens.inc({ model, kind: 'prompt' }, usage.promptTokens);
+      llmTokens.inc({ model, kind: 'completion' }, usage.completionTokens);
+      llmCost.inc({ model }, usage.costUsd);
+      llmLatency.observe({ model }, Math.max(0, usage.latencyMs) / 1000);
     },
   };
 }
