@@ -219,6 +219,19 @@ export function renderReply(reply: Reply, options: RenderOptions = {}): Rendered
   return renderResult(reply.result, head, footer(reply), limits);
 }
 
+/**
+ * Renders a chat-neutral result that is not an answer to a request (an alert thread's
+ * enrichment or note): the same sections and limits as {@link renderReply}, with `note` as the
+ * small print at the bottom instead of the request footer.
+ */
+export function renderResultMessage(
+  result: SkillResult,
+  options: { note: string; limits?: Partial<BlockKitLimits> | undefined },
+): RenderedMessage {
+  const limits: BlockKitLimits = { ...BLOCK_KIT_LIMITS, ...options.limits };
+  return renderResult(result, [], context(escapeMrkdwn(options.note)), limits);
+}
+
 function footer(reply: Reply): ContextBlock {
   const parts = [`request ${inlineCode(reply.requestId)}`];
   if (reply.skill !== undefined) parts.push(inlineCode(reply.skill));

@@ -169,7 +169,8 @@ export function withStatus(blocks: readonly unknown[], status: unknown, decided:
   for (const block of blocks) {
     if (isRecord(block) && block.block_id === STATUS_BLOCK_ID) continue;
     if (isCommandRow(block)) {
-      if (!decided) out.push(block);
+      // An incident's buttons (Silence, Restart …) stay for the incident's life, not one decision.
+      if (!decided || (isRecord(block) && block.block_id === 'wh-incident-actions')) out.push(block);
       if (!placed) out.push(status);
       placed = true;
       continue;

@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Config } from '../config/schema.ts';
+import type { HttpServer } from '../http/http-server.ts';
+import { IdentityMap } from '../identity/identity-map.ts';
+import type { KubeClient } from '../kube/types.ts';
+import type { RequestHandler } from '../runner/types.ts';
+import { parseDurationSeconds } from '../skills/schema.ts';
+import type { ChartRenderer, MetricsSource } from '../sources/types.ts';
+import type { Store } from '../store/types.ts';
+import { withAlertCommands } from './alert-commands.ts';
+import { alertWebhookHandler } from './alert-receiver.ts';
+import { alertmanagerSilences, type SilenceApi } from './alertmanager-client.ts';
+import { enrichIncident, resolveWorkload } from './enrichment.ts';
+import type { IncidentPoster } from './incident-poster.ts';
+import type { IncidentState } from './incident-state.ts';
+import { incidentView } from './incident-view.ts';
+import { type KeeperClock, ThreadKeeper } from './thread-keeper.ts';
+
+export interface AlertsOptions {
+  config: Pick<Config, 'alerts' | 'policy' | 'identity'>;
+  http: HttpServer;
+  store: Store;
+  kube: KubeClient;
+  metrics: MetricsSource | undefined;
+  charts: ChartRenderer;
+  redact: (text: string) => string;
+  logger: Logger;
+  /** Where /metrics gets the alert counters and the enrichment latency histogram. */
+  registry?: Registry | undefined;
+  /**
+   * The hook for an Investigate button: the command it sends (e.g. the planner's explain skill),
+   * or undefined for no button. Wire it when a model is configured.
+   */
+  investigate?: ((incident: { id: string; state: IncidentState }) => string | undefined) | undefined;
+  /** Alertmanager's silences API; tests pass a fake. */
+  silences?: SilenceApi | undefined;
+  clock?: KeeperClock | undefined;
+}
+
+/** Alert threads as the composition root sees them. */
+export interface Alerts {
+  /** The chat handler with `silence` / `unsilence` in front (the Silence buttons). */
+  commands(inner: RequestHandler): RequestHandler;
+  /** Starts posting (and picks up what a previous process left). Without a poster, webhooks get 503. */
+  start(poster: IncidentPoster | undefined): void;
+  stop(): Promise<void>;
+  /** For tests and the bench: the keeper once started. */
+  readonly keeper: ThreadKeeper | undefined;
+}
+
+/**
+ * Alertmanager in, one living thread per alert group out: registers `POST /alerts` on the
+ * process's HTTP server and builds the thread keeper, enrichment and the silence commands.
+ */
+export function createAlerts(options: AlertsOptions): Alerts {
+  const { config, store, logger: parent } = options;
+  const settings = config.alerts;
+  const logger = parent.child({ component: 'alerts' });
+  const identities = new IdentityMap(config.identity);
+  const replicaId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const received = options.registry
+    ? new Counter({
+        name: 'wheelhouse_alert_webhooks_total',
+        help: 'Alertmanager webhooks received, by outcome',
+        labelNames: ['outcome'] as const,
+        registers: [options.registry],
+      })
+    : undefined;
+  const enriched = options.registry
+    ? new Histogram({
+        name: 'wheelhouse_alert_enrichment_seconds',
+        help: 'From receiving an alert group to its enrichment posted in the thread',
+        buckets: [0.5, 1, 2, 3, 5, 7.5, 10, 15, 30, 60],
+        registers: [options.registry],
+      })
+    : undefined;
+  let keeper: ThreadKeeper | undefined;
+
+  const webhook = alertWebhookHandler({
+    receive: (payload) => {
+      if (keeper === undefined)
+        return Promise.reject(new Error('alert threads are not started (no chat surface)'));
+      return keeper.receive(payload);
+    },
+    auth: {
+      token: settings.token,
+      basic: settings.basicAuth,
+      allowUnauthenticated: settings.allowUnauthenticated,
+    },
+    audit: store.audit,
+    logger,
+    newRequestId: randomUUID,
+    redact: options.redact,
+    observe: (outcome) => received?.inc({ outcome }),
+  });
+  options.http.route('POST', '/alerts', webhook, { maxBodyBytes: settings.maxBodyBytes });
+
+  const silenceDurations = settings.silenceDurations;
+  const view = (id: string, state: IncidentState, now: Date) =>
+    incidentView(state, {
+      incidentId: id,
+      alertmanagerUrl: settings.alertmanagerUrl,
+      silenceDurations,
+      investigate: options.investigate,
+      now,
+    });
+
+  return {
+    get keeper() {
+      return keeper;
+    },
+    commands(inner) {
+      return withAlertCommands(inner, {
+        runs: store.runs,
+        silences: options.silences ?? alertmanagerSilences(),
+        audit: store.audit,
+        policy: config.policy,
+        isMapped: (actor) => actor.surface !== 'slack' || identities.isMapped({ id: actor.id }),
+        alertmanagerUrl: settings.alertmanagerUrl,
+        kick: (id) => void keeper?.kick(id),
+        logger,
+        newRequestId: randomUUID,
+      });
+    },
+    start(poster) {
+      if (poster === undefined) {
+        logger.warn(
+          'alerts are enabled but no chat surface can post them (set SLACK_BOT_TOKEN); POST /alerts answers 503',
+        );
+        return;
+      }
+      const bot = options.kube.as(undefined);
+      keeper = new ThreadKeeper({
+        runs: store.runs,
+        poster,
+        routes: settings.routes,
+        defaultChannel: settings.defaultChannel,
+        logger,
+        replicaId,
+        newId: randomUUID,
+        view,
+        clock: options.clock,
+        updateIntervalMs: (parseDurationSeconds(settings.updateInterval) ?? 10) * 1000,
+        enrichmentConcurrency: settings.enrichmentConcurrency,
+        resolveWorkload: (state) => resolveWorkload(bot, state),
+        enrich: settings.enrichment
+          ? async (_id, state) => [
+              await enrichIncident(
+                {
+                  kube: bot,
+                  metrics: options.metrics,
+                  charts: options.charts,
+                  redact: options.redact,
+                  auditTail: (n) => store.audit.tail(n),
+                  now: () => new Date(),
+                },
+                state,
+              ),
+            ]
+          : undefined,
+        onEnriched: (seconds) => enriched?.observe(seconds),
+      });
+      keeper.startSweeping();
+      logger.info(
+        { routes: settings.routes.length, defaultChannel: settings.defaultChannel },
+        'alert threads started',
+      );
+    },
+    async stop() {
+      await keeper?.stop();
+    },
+  };
+}
