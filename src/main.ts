@@ -1,21 +1,27 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { skills } from '../skills/index.ts';
-import { startApprovalSweeper } from './approvals/expiry-sweeper.ts';
+import { createAlerts } from './alerts/start-alerts.ts';
 import { runConsole } from './chat/console/console-surface.ts';
+import { createSlackDirectory, type SlackDirectory } from './chat/slack/slack-directory.ts';
+import { createSlackIncidentPoster } from './chat/slack/slack-incidents.ts';
+import { createSlackNotifier } from './chat/slack/slack-notifier.ts';
 import { createSlackSurface, type SlackSurface } from './chat/slack/slack-surface.ts';
 import type { Config } from './config/schema.ts';
 import { createHttpServer } from './http/http-server.ts';
 import { IdentityMap } from './identity/identity-map.ts';
 import { ClientNodeKubeClient } from './kube/client-node-kube-client.ts';
 import type { KubeIdentity } from './kube/types.ts';
+import { plannerFromConfig } from './planner/planner-from-config.ts';
 import { createRedactor } from './redact/redactor.ts';
-import { createRunner } from './runner/run-request.ts';
+import { logNotifier, startChangeUpkeep } from './runner/change-upkeep.ts';
+import { createRunner, type RunnerDeps } from './runner/run-request.ts';
 import type { RequestHandler } from './runner/types.ts';
 import { SkillRegistry } from './skills/registry.ts';
 import { parseDurationSeconds } from './skills/schema.ts';
-import type { ChartRenderer } from './sources/types.ts';
+import type { ChartRenderer, MetricsSource } from './sources/types.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/types.ts';
 import { createMetrics, type WheelhouseMetrics } from './telemetry/metrics.ts';
@@ -23,14 +29,22 @@ import { createMetrics, type WheelhouseMetrics } from './telemetry/metrics.ts';
 /** The assembled bot: what surfaces need, and how to shut it down. */
 export interface Wheelhouse {
   runner: RequestHandler;
+  /** What the runner was built from, for the background loops that act outside a request. */
+  road: RunnerDeps;
   kube: ClientNodeKubeClient;
   store: Store;
   metrics: WheelhouseMetrics;
+  /** What alert enrichment reads with (the same instances the runner uses). */
+  sources: { metrics: MetricsSource | undefined; charts: ChartRenderer; redact: (text: string) => string };
   close(): Promise<void>;
 }
 
 /** The composition root: every dependency is built here and passed in; nothing reaches for one. */
-export async function buildWheelhouse(config: Config, logger: Logger): Promise<Wheelhouse> {
+export async function buildWheelhouse(
+  config: Config,
+  logger: Logger,
+  chat: { groupMembers?: (usergroup: string) => Promise<string[]> } = {},
+): Promise<Wheelhouse> {
   // The kube client first: a bad kubeconfig fails before anything holds a connection open.
   const kube = ClientNodeKubeClient.create({
     inCluster: config.kube.inCluster === 'always',
@@ -69,14 +83,19 @@ export async function buildWheelhouse(config: Config, logger: Logger): Promise<W
     : undefined;
   const metrics = createMetrics();
   const identities = new IdentityMap(config.identity);
+  // Names this process as the holder of the verifications it follows.
+  const owner = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
   const audit = config.audit.stdout ? teeAuditToStdout(store) : store.audit;
-  const runner = createRunner({
-    registry: new SkillRegistry(skills),
+  const registry = new SkillRegistry(skills);
+  const redact = createRedactor(config.redaction.patterns.map((p) => new RegExp(p, 'g')));
+  const charts = lazyChartRenderer();
+  const road: RunnerDeps = {
+    registry,
     kube,
     metrics: metricsSource,
     logSearch,
-    charts: lazyChartRenderer(),
-    redact: createRedactor(config.redaction.patterns.map((p) => new RegExp(p, 'g'))),
+    charts,
+    redact,
     audit,
     limits: {
       ...config.limits,
@@ -91,18 +110,30 @@ export async function buildWheelhouse(config: Config, logger: Logger): Promise<W
           approvalTtlMs: (parseDurationSeconds(config.changes.approvalTtl) ?? 1800) * 1000,
           autoRollback: config.changes.autoRollback,
           newId: () => randomUUID(),
+          runs: store.runs,
+          owner,
         }
       : undefined,
     isMapped: (actor) => actor.surface !== 'slack' || identities.isMapped({ id: actor.id }),
     recentWrites: (actor, since) => countRecentWrites(store, actor.id, since),
     logger: logger.child({ component: 'runner' }),
     observe: (reply) => metrics.observeReply(reply),
-  });
+    ...plannerFromConfig(config.llm, {
+      registry,
+      redact,
+      runs: store.runs,
+      observe: (usage, outcome) => metrics.observeLlm(usage, outcome),
+    }),
+    groupMembers: chat.groupMembers,
+  };
+  const runner = createRunner(road);
   return {
     runner,
+    road,
     kube,
     store,
     metrics,
+    sources: { metrics: metricsSource, charts, redact },
     async close() {
       await Promise.allSettled([kube.close(), logSearch?.close(), store.close()]);
     },
@@ -197,7 +228,10 @@ export interface RunningServer {
 
 /** Starts the HTTP endpoints and, with a bot token, the Slack surface. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const app = await buildWheelhouse(config, logger);
+  let directory: SlackDirectory | undefined;
+  const app = await buildWheelhouse(config, logger, {
+    groupMembers: async (group) => (directory ? directory.usergroupMembers(group) : []),
+  });
   const http = createHttpServer({
     host: config.http.host,
     port: config.http.port,
@@ -219,6 +253,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       ),
     ],
   });
+  const { store, kube, sources } = app;
+  const alerts = config.alerts.enabled
+    ? createAlerts({ config, http, store, kube, ...sources, registry: app.metrics.registry, logger })
+    : undefined;
   let slack: SlackSurface | undefined;
   if (config.slack.botToken) {
     const identities = new IdentityMap(config.identity);
@@ -230,7 +268,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       signingSecret: config.slack.signingSecret,
       apiUrl: config.slack.apiUrl,
       client: { timeoutMs: config.slack.requestTimeoutMs },
-      handler: app.runner,
+      handler: alerts?.commands(app.runner) ?? app.runner,
       resolveIdentity: async (id) =>
         identities.resolve({ id, email: await emailOf(slack, id, identities, emails) }),
       idempotency: app.store.idempotency,
@@ -238,11 +276,21 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       httpServer: http,
       metrics: app.metrics,
       maxBodyBytes: config.http.maxBodyBytes,
+      approvalsChannel: config.changes.approvalsChannel,
     });
+    directory = createSlackDirectory(slack.client);
   } else {
     logger.warn('no SLACK_BOT_TOKEN: serving HTTP only (/healthz, /readyz, /metrics)');
   }
-  const sweeper = startApprovalSweeper({ approvals: app.store.approvals, audit: app.store.audit, logger });
+  const upkeep = startChangeUpkeep({
+    runner: app.road,
+    notifier: slack
+      ? createSlackNotifier({ client: slack.client, logger, copyTo: config.changes.approvalsChannel })
+      : logNotifier(logger),
+    logger,
+    remindBeforeMs: (parseDurationSeconds(config.changes.approvalReminder) ?? 300) * 1000,
+  });
+  alerts?.start(slack && createSlackIncidentPoster({ client: slack.client, logger }));
   const address = await http.listen();
   await slack?.start();
   logger.info(
@@ -254,9 +302,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     app,
     async stop() {
       // Stop taking new work first, then finish what is in flight, then release resources.
-      sweeper.stop();
       await slack?.stop();
+      await upkeep.stop();
       await http.close();
+      await alerts?.stop();
       await app.close();
     },
   };

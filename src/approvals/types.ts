@@ -33,6 +33,8 @@ export interface ApprovalRecord {
   };
   decidedBy?: string | undefined;
   reason?: string | undefined;
+  /** When approvers were reminded that it is about to expire (once). */
+  remindedAt?: string | undefined;
 }
 
 export type ApprovalStatus =
@@ -68,6 +70,8 @@ export interface ApprovalStore {
   expire(now: Date): Promise<ApprovalRecord[]>;
   /** Pending approvals, oldest first. */
   pending(): Promise<ApprovalRecord[]>;
+  /** Marks a pending approval as reminded; true for exactly one caller, false if not pending or already reminded. */
+  markReminded(id: string, now: Date): Promise<boolean>;
   /** Remembers where the approval message was posted. */
   setMessage(id: string, where: ApprovalRecord['where']): Promise<void>;
 }

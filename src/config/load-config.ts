@@ -40,6 +40,38 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; description: 
   { name: 'WH_STORE', path: 'store.driver', description: 'sqlite (default) or postgres' },
   { name: 'WH_DATABASE_URL', path: 'store.postgresUrl', description: 'PostgreSQL URL; secret' },
   {
+    name: 'WH_APPROVALS_CHANNEL',
+    path: 'changes.approvalsChannel',
+    description: 'Slack channel id that also gets approval requests, reminders and expiries',
+  },
+  { name: 'WH_LLM_BASE_URL', path: 'llm.baseUrl', description: 'OpenAI-compatible API base URL' },
+  { name: 'WH_LLM_MODEL', path: 'llm.model', description: 'Model name for free text' },
+  { name: 'WH_LLM_API_KEY', path: 'llm.apiKey', description: 'API key of the model endpoint; secret' },
+  {
+    name: 'WH_LLM_TIMEOUT_MS',
+    path: 'llm.requestTimeoutMs',
+    description: 'Longest one model call may take (default 30000)',
+  },
+  { name: 'WH_LLM_MAX_STEPS', path: 'llm.maxSteps', description: 'Model calls per request (default 6)' },
+  { name: 'WH_LLM_MAX_TOKENS', path: 'llm.maxTokens', description: 'Tokens per request (default 32000)' },
+  {
+    name: 'WH_LLM_MAX_SECONDS',
+    path: 'llm.maxSeconds',
+    description: 'Seconds per free-text request (default 60)',
+  },
+  { name: 'WH_ALERTS_ENABLED', path: 'alerts.enabled', description: 'true to accept POST /alerts' },
+  { name: 'WH_ALERTS_TOKEN', path: 'alerts.token', description: 'Bearer token Alertmanager sends; secret' },
+  {
+    name: 'WH_ALERTS_CHANNEL',
+    path: 'alerts.defaultChannel',
+    description: 'Default Slack channel of alert threads',
+  },
+  {
+    name: 'WH_ALERTMANAGER_URL',
+    path: 'alerts.alertmanagerUrl',
+    description: 'Alertmanager URL for silences',
+  },
+  {
     name: 'WH_AUDIT_STDOUT',
     path: 'audit.stdout',
     description: 'true to also print audit records as JSON lines',

@@ -24,6 +24,72 @@ const identityRule = z
   })
   .refine((r) => r.slack !== undefined || r.email !== undefined, 'needs `slack` (user id) or `email`');
 
+/** A boolean from YAML or from env text ("false" is false, unlike z.coerce.boolean). */
+const flag = z.union([z.boolean(), z.stringbool()]);
+
+const alertRoute = z.object({
+  /** Label name → value, list of values, or glob with `*`; every label named must match. */
+  match: z.record(z.string().min(1), z.union([z.string(), z.array(z.string()).min(1)])).default({}),
+  /** Slack channel id the group's thread goes to, e.g. C024BE91L. */
+  channel: z.string().min(1),
+});
+
+const alertsSchema = z
+  .object({
+    /** Accept Alertmanager webhooks on POST /alerts. */
+    enabled: flag.default(false),
+    /** Bearer token Alertmanager sends (`http_config.authorization.credentials`). */
+    token: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Basic auth Alertmanager sends (`http_config.basic_auth`). */
+    basicAuth: z.object({ username: z.string().min(1), password: z.string().min(8) }).optional(),
+    /** Accept webhooks without credentials (only behind something that authenticates). */
+    allowUnauthenticated: flag.default(false),
+    /** Channel for groups no route matches. */
+    defaultChannel: z.string().min(1).optional(),
+    /** First match wins; matched against the group's common labels (namespace, team, severity …). */
+    routes: z.array(alertRoute).default([]),
+    /** Alertmanager base URL for silences; default: each payload's externalURL. */
+    alertmanagerUrl: z.url().optional(),
+    /** Post pods, events, logs, a chart and recent changes into each new thread. */
+    enrichment: flag.default(true),
+    /** Enrichments running at once (a storm must not flood the API server). */
+    enrichmentConcurrency: z.coerce.number().int().positive().max(64).default(4),
+    /** Largest webhook body accepted, in bytes. */
+    maxBodyBytes: z.coerce.number().int().positive().default(2_000_000),
+    /** Least time between two updates of one root message (chat.update is rate limited). */
+    updateInterval: durationText.default('10s'),
+    /** Silence lengths offered as buttons. */
+    silenceDurations: z.array(durationText).min(1).max(4).default(['1h', '8h']),
+  })
+  .default({
+    enabled: false,
+    allowUnauthenticated: false,
+    routes: [],
+    enrichment: true,
+    enrichmentConcurrency: 4,
+    maxBodyBytes: 2_000_000,
+    updateInterval: '10s',
+    silenceDurations: ['1h', '8h'],
+  })
+  .superRefine((alerts, ctx) => {
+    if (!alerts.enabled) return;
+    if (!alerts.token && !alerts.basicAuth && !alerts.allowUnauthenticated) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['token'],
+        message:
+          'POST /alerts needs credentials: set a token (WH_ALERTS_TOKEN) or basicAuth, or allowUnauthenticated: true',
+      });
+    }
+    if (!alerts.defaultChannel && !alerts.routes.some((r) => Object.keys(r.match).length === 0)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultChannel'],
+        message: 'needs a default channel (WH_ALERTS_CHANNEL) for groups no route matches',
+      });
+    }
+  });
+
 /** The whole configuration: YAML file merged with environment variables (env wins). */
 export const configSchema = z.object({
   /** Where the embedded store and saved attachments live. */
@@ -160,19 +226,63 @@ export const configSchema = z.object({
   changes: z
     .object({
       /** Turn the change road off entirely (every write refused); policy still decides when on. */
-      enabled: z.coerce.boolean().default(true),
+      enabled: flag.default(true),
       /** How long an approval request stays open; expired means denied. */
       approvalTtl: durationText.default('30m'),
+      /** How long before expiry the approvers are reminded (once); "0s" turns reminders off. */
+      approvalReminder: durationText.default('5m'),
+      /** Slack channel id that also gets every approval request, reminder and expiry, e.g. the on-call channel. */
+      approvalsChannel: z
+        .string()
+        .regex(/^[CG][A-Z0-9]+$/, 'must be a Slack channel id like C0123ABCD')
+        .optional(),
       /** Roll back automatically when a change fails verification and its undo is known. */
-      autoRollback: z.coerce.boolean().default(true),
+      autoRollback: flag.default(true),
     })
-    .default({ enabled: true, approvalTtl: '30m', autoRollback: true }),
+    .default({ enabled: true, approvalTtl: '30m', approvalReminder: '5m', autoRollback: true }),
+  /**
+   * The language model behind free text (any OpenAI-compatible Chat Completions endpoint). Unset
+   * baseUrl or model: free text is refused with the reason, and the typed grammar works as always.
+   */
+  llm: z
+    .object({
+      /** e.g. https://api.openai.com/v1, http://localhost:11434/v1 (Ollama), http://vllm:8000/v1 */
+      baseUrl: z.url().optional(),
+      /** Model name as the endpoint knows it, e.g. "gpt-4.1-mini" or "llama3.1:8b". */
+      model: z.string().min(1).optional(),
+      /** Sent as the bearer token; local servers often need none. */
+      apiKey: z.string().min(1).optional(),
+      /** One model call at most this long; the SDK's own default is 10 minutes. */
+      requestTimeoutMs: z.coerce.number().int().positive().default(30_000),
+      /** Model calls per request at most (read steps, repair and the answer together). */
+      maxSteps: z.coerce.number().int().min(1).max(20).default(6),
+      /** Tokens (prompt + completion, all calls) per request at most. */
+      maxTokens: z.coerce.number().int().positive().default(32_000),
+      /** Wall time per free-text request at most, in seconds. */
+      maxSeconds: z.coerce.number().int().positive().default(60),
+      /** Characters of one tool output passed to the model; the rest is cut with a marker. */
+      maxToolOutputChars: z.coerce.number().int().min(200).default(6_000),
+      /** Earlier turns of a thread sent along ("and its logs?"). */
+      memoryTurns: z.coerce.number().int().min(0).max(50).default(10),
+      /** Personal data patterns never sent to the model (besides secrets and redaction.patterns). */
+      piiPatterns: z.array(regexText).default([]),
+      /** Price per million tokens in US dollars, for the cost in /metrics and the audit. */
+      pricing: z
+        .object({
+          promptPerMillion: z.coerce.number().min(0).default(0),
+          completionPerMillion: z.coerce.number().min(0).default(0),
+        })
+        .default({ promptPerMillion: 0, completionPerMillion: 0 }),
+    })
+    .prefault({}),
   audit: z
     .object({
       /** Also write each audit record as a JSON line to stdout. */
-      stdout: z.coerce.boolean().default(false),
+      stdout: flag.default(false),
     })
     .default({ stdout: false }),
+  /** Alertmanager webhook → one incident thread per alert group. */
+  alerts: alertsSchema,
   /** Who may run what, where and when: rules, protected namespaces, freezes, limits (src/policy/README.md). */
   policy: policySchema.prefault({}),
 });
@@ -187,4 +297,5 @@ export const SECRET_PATHS: readonly string[] = [
   'elasticsearch.password',
   'elasticsearch.apiKey',
   'store.postgresUrl',
+  'llm.apiKey',
 ];

@@ -13,6 +13,14 @@ import type { Decision } from '../policy/evaluate.ts';
 import type { Actor, SkillContext } from '../skills/context.ts';
 import type { WriteSkill } from '../skills/define-skill.ts';
 import type { Section, SkillResult } from '../skills/result.ts';
+import type { RunStore } from '../store/run-store.ts';
+import {
+  diffTable,
+  followVerification,
+  recordVerification,
+  type VerificationDeps,
+  type VerificationState,
+} from './verifications.ts';
 
 /** What the change road needs beyond the read road. */
 export interface ChangeRoadDeps {
@@ -23,6 +31,12 @@ export interface ChangeRoadDeps {
   /** Roll back automatically when verification fails and the proposal knows its undo. */
   autoRollback: boolean;
   newId: () => string;
+  /** Where verifications are kept while they run, so a restart resumes them. */
+  runs: RunStore;
+  /** This process, as the owner of the verifications it follows (see VerificationDeps). */
+  owner: string;
+  /** @default 60 s */
+  verificationLeaseMs?: number | undefined;
 }
 
 /** Writes one audit step of a change; throws when it cannot, so the next step does not happen. */
@@ -178,78 +192,56 @@ async function applyAndVerify(
   // The intent is on record before anything changes: no audit, no change.
   await request.audit('change.apply', proposal.summary, { changes: proposal.changes.length });
   for (const change of proposal.changes) await writer.apply(change);
-  const diff = diffSection(previews);
   if (proposal.verify.kind === 'none') {
     await request.audit('change.done', proposal.summary);
-    return { summary: `Done: ${proposal.summary}.`, tone: 'success', sections: [diff] };
+    return { summary: `Done: ${proposal.summary}.`, tone: 'success', sections: [diffSection(previews)] };
   }
-
-  const outcome = await writer.followRollout(proposal.verify.target, {
+  // Stored before it is followed: a restart or a lost API server resumes it (verification keeper).
+  const verification = verificationDeps(deps, request.ctx.now);
+  const run = await recordVerification(verification, deps.newId(), {
+    requestId: request.requestId,
+    skill: request.skill.name,
+    summary: proposal.summary,
+    actor: request.actor,
+    target: proposal.verify.target,
     timeoutSeconds: proposal.verify.timeoutSeconds,
+    undo: proposal.undo,
+    diff: diffRows(previews),
+  });
+  return followVerification(verification, writer, run, {
+    audit: request.audit,
     onProgress: request.onProgress,
     signal: request.ctx.signal,
   });
-  await request.audit(`change.verify.${outcome.phase}`, outcome.message, { progress: outcome });
-  if (outcome.phase === 'done') {
-    return {
-      summary: `Done and verified: ${proposal.summary}.`,
-      tone: 'success',
-      sections: [diff, progressSection(outcome)],
-    };
-  }
+}
 
-  if (!deps.autoRollback || !proposal.undo?.length) {
-    return {
-      summary: `Applied, but the rollout did not become healthy: ${outcome.message}`,
-      tone: 'error',
-      sections: [
-        diff,
-        progressSection(outcome),
-        { type: 'text', tone: 'warning', text: 'Nothing was rolled back.' },
-      ],
-    };
-  }
-  await request.audit('change.rollback', `rolling back: ${proposal.summary}`, { reason: outcome.message });
-  for (const change of proposal.undo) await writer.apply(change);
-  const after = await writer.followRollout(proposal.verify.target, {
-    timeoutSeconds: proposal.verify.timeoutSeconds,
-    onProgress: request.onProgress,
-    signal: request.ctx.signal,
-  });
-  await request.audit(`change.rollback.${after.phase}`, after.message, { progress: after });
+/** What a verification needs from the change road's dependencies. */
+export function verificationDeps(deps: ChangeRoadDeps, now: () => Date): VerificationDeps {
   return {
-    summary: `Rolled back: the change failed verification (${outcome.message}); the previous state is ${
-      after.phase === 'done' ? 'healthy again' : `not healthy either (${after.message})`
-    }.`,
-    tone: 'error',
-    sections: [diff, progressSection(outcome), progressSection(after)],
+    runs: deps.runs,
+    owner: deps.owner,
+    leaseMs: deps.verificationLeaseMs,
+    autoRollback: deps.autoRollback,
+    now,
   };
+}
+
+function diffRows(previews: readonly Preview[]): VerificationState['diff'] {
+  return previews.flatMap((p) =>
+    p.diff.map((d) => ({
+      object: `${p.target.kind}/${p.target.name}`,
+      path: d.path,
+      before: show(d.before),
+      after: show(d.after),
+    })),
+  );
 }
 
 function diffSection(previews: readonly Preview[]): Section {
-  return {
-    type: 'table',
-    columns: ['OBJECT', 'FIELD', 'BEFORE', 'AFTER'],
-    rows: previews.flatMap((p) =>
-      p.diff.map((d) => [`${p.target.kind}/${p.target.name}`, d.path, show(d.before), show(d.after)]),
-    ),
-    caption: `${previews.length} object(s) in namespace ${previews[0]?.target.namespace ?? '?'}`,
-  };
-}
-
-function progressSection(progress: RolloutProgress): Section {
-  return {
-    type: 'fields',
-    title: `Rollout of ${progress.target.kind}/${progress.target.name}`,
-    fields: [
-      { label: 'Phase', value: progress.phase },
-      {
-        label: 'Replicas',
-        value: `${progress.desired} desired · ${progress.updated} updated · ${progress.ready} ready · ${progress.available} available`,
-      },
-      { label: 'Detail', value: progress.message },
-    ],
-  };
+  return diffTable(
+    diffRows(previews),
+    `${previews.length} object(s) in namespace ${previews[0]?.target.namespace ?? '?'}`,
+  );
 }
 
 function show(value: unknown): string {

@@ -2,10 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AuditEntry } from '../audit/audit-record.ts';
+import type { ChangeProposal } from '../changes/types.ts';
 import { toWheelhouseError, WheelhouseError } from '../errors.ts';
 import type { KubeClient } from '../kube/types.ts';
-import { type Command, inputError, parseCommand } from '../planner/grammar.ts';
+import { type Command, inputError, parseCommand, stripPrefix } from '../planner/grammar.ts';
 import { help } from '../planner/help.ts';
+import type { LlmUsage, Planner, PlannerOutcome } from '../planner/llm-planner.ts';
+import { answerReply, injectionWarning, proposalReply } from '../planner/llm-replies.ts';
 import { type Decision, evaluate, type Plan } from '../policy/evaluate.ts';
 import { DEFAULT_POLICY, type Policy, rateLimitWindowMs } from '../policy/policy-schema.ts';
 import type { Actor, Limits, SkillContext } from '../skills/context.ts';
@@ -39,8 +42,14 @@ export interface RunnerDeps {
   policy?: Policy | undefined;
   /** Whether an identity rule maps this chat user; unmapped users get `policy.unmapped`. @default console users only */
   isMapped?: ((actor: Actor) => boolean) | undefined;
+  /** Member ids of a Slack user group, for approver groups given as one (S…). */
+  groupMembers?: ((usergroup: string) => Promise<string[]>) | undefined;
   /** Writes this user made since `since`, for the policy's rate limit. @default 0 */
   recentWrites?: ((actor: Actor, since: Date) => Promise<number>) | undefined;
+  /** Turns free text the grammar cannot read into plans; without it free text gets the grammar's answer and why. */
+  planner?: Planner | undefined;
+  /** Why there is no planner, told to users who write free text. @default no model is configured */
+  plannerMissing?: string | undefined;
 }
 
 /** Builds the one road every surface calls. */
@@ -49,9 +58,11 @@ export function createRunner(deps: RunnerDeps): RequestHandler {
 }
 
 /** What the road learned about a request, for the audit record whatever the outcome. */
-interface Trace {
+export interface Trace {
   plan: Plan | null;
   skill: AnySkill | undefined;
+  /** What the model cost, when the planner was asked. */
+  llm?: LlmUsage | undefined;
 }
 
 /**
@@ -67,8 +78,14 @@ export async function runRequest(deps: RunnerDeps, request: ChatRequest): Promis
 
   let outcome: { ok: true; result: SkillResult } | { ok: false; error: WheelhouseError };
   try {
-    const command = parseCommand(request.text, deps.registry);
+    const command = readCommand(request.text, deps.registry);
     switch (command.kind) {
+      case 'free-text':
+        outcome = {
+          ok: true,
+          result: await answerFreeText(deps, command.error, request, requestId, now, trace),
+        };
+        break;
       case 'help':
         outcome = { ok: true, result: help(deps.registry, command.topic) };
         break;
@@ -153,6 +170,139 @@ export async function runRequest(deps: RunnerDeps, request: ChatRequest): Promis
   return reply;
 }
 
+/** Text the grammar cannot read and that reads like a sentence goes to the planner, if there is one. */
+function readCommand(
+  text: string,
+  registry: SkillRegistry,
+): Command | { kind: 'free-text'; error: WheelhouseError } {
+  try {
+    return parseCommand(text, registry);
+  } catch (e) {
+    const sentence = stripPrefix(text).split(/\s+/).length >= 2;
+    if (e instanceof WheelhouseError && (e.code === 'UNKNOWN_SKILL' || e.code === 'GRAMMAR') && sentence) {
+      return { kind: 'free-text', error: e };
+    }
+    throw e;
+  }
+}
+
+/**
+ * Free text: the model proposes, this road decides. Every read it asks for is authorized (source
+ * llm) and run as the user; a write it proposes is authorized and then only offered (a Submit
+ * button carrying the typed command), or, when it followed hostile text, sent for approval
+ * whatever policy says. Nothing the model says approves anything.
+ */
+async function answerFreeText(
+  deps: RunnerDeps,
+  grammarError: WheelhouseError,
+  request: ChatRequest,
+  requestId: string,
+  now: () => Date,
+  trace: Trace,
+): Promise<SkillResult> {
+  const why = deps.planner
+    ? deps.planner.unavailable()
+    : (deps.plannerMissing ?? 'no language model is configured (WH_LLM_BASE_URL, WH_LLM_MODEL)');
+  if (!deps.planner || why) throw cannotTakeFreeText(grammarError, why ?? 'no planner');
+  const audit = auditStep(deps, request, requestId, now, trace);
+  const outcome = await deps.planner.plan({
+    text: request.text,
+    actor: request.actor,
+    signal: request.signal,
+    read: async (skill, input) => {
+      await authorize(
+        deps,
+        llmPlan([step(skill, input)], 'read asked for by the model'),
+        request.actor,
+        now(),
+      );
+      await audit('planner.read', skill.summarize(input), { skill: skill.name, input });
+      return execute(deps, skill, input, request, requestId, now);
+    },
+  });
+  trace.llm = outcome.usage;
+  const reads =
+    outcome.kind === 'unavailable' ? [] : outcome.steps.map((s) => ({ ...s, risk: 'read' as const }));
+  trace.plan = llmPlan(reads, outcome.kind);
+  switch (outcome.kind) {
+    case 'unavailable':
+      throw cannotTakeFreeText(grammarError, outcome.reason);
+    case 'refusal':
+      return { summary: outcome.reason, tone: 'info', sections: [] };
+    case 'answer':
+      return answerReply(outcome);
+    case 'change':
+      return proposeChange(deps, outcome, request, requestId, now, trace);
+  }
+}
+
+async function proposeChange(
+  deps: RunnerDeps,
+  outcome: Extract<PlannerOutcome, { kind: 'change' }>,
+  request: ChatRequest,
+  requestId: string,
+  now: () => Date,
+  trace: Trace,
+): Promise<SkillResult> {
+  const { skill, input, tainted } = outcome;
+  trace.skill = skill;
+  const plan = llmPlan([step(skill, input)], outcome.rationale);
+  trace.plan = plan;
+  // Policy first: what it forbids is refused, whoever proposed it.
+  await authorize(deps, plan, request.actor, now());
+  if (tainted.length === 0) return proposalReply(outcome);
+  const ctx = contextFor(deps, request, requestId, request.signal ?? new AbortController().signal, now);
+  const policy = deps.policy ?? DEFAULT_POLICY;
+  const result = await runChange(changeRoad(deps, skill.name), {
+    skill,
+    input,
+    actor: request.actor,
+    requestId,
+    ctx,
+    decide: async (proposal) => {
+      const decision = await authorize(deps, withBlastRadius(plan, proposal), request.actor, now());
+      if (decision.effect === 'require_approval') return decision;
+      return {
+        effect: 'require_approval',
+        reason: 'proposed by the model after reading text that tries to instruct it',
+        approvers: policy.approvers[skill.risk],
+      };
+    },
+    audit: auditStep(deps, request, requestId, now, trace),
+    onProgress: request.onProgress,
+  });
+  return { ...result, sections: [injectionWarning(tainted, true), ...result.sections] };
+}
+
+function step(skill: AnySkill, input: Record<string, unknown>): Plan['steps'][number] {
+  return { skill: skill.name, risk: skill.risk, input, summary: skill.summarize(input) };
+}
+
+function llmPlan(steps: Plan['steps'], rationale: string): Plan {
+  return { source: 'llm', rationale, steps };
+}
+
+/** The plan again with the proposal's namespace and blast radius, so replica bounds see real numbers. */
+function withBlastRadius(plan: Plan, proposal: Pick<ChangeProposal, 'blastRadius'>): Plan {
+  return {
+    ...plan,
+    steps: plan.steps.map((s) => ({
+      ...s,
+      namespace: proposal.blastRadius.namespace,
+      blastRadius: proposal.blastRadius,
+    })),
+  };
+}
+
+/** The grammar's own error (with its did-you-mean), plus why free text is not possible now. */
+function cannotTakeFreeText(grammarError: WheelhouseError, why: string): WheelhouseError {
+  return new WheelhouseError(grammarError.code, grammarError.message, {
+    hint: `${grammarError.hint ?? '`/wh help` lists every command.'} I cannot take free text right now: ${why}. Typed commands work as always.`,
+    detail: grammarError.detail,
+    cause: grammarError,
+  });
+}
+
 function planOf(command: Extract<Command, { kind: 'skill' }>): Plan {
   const { skill, input } = command;
   return {
@@ -222,7 +372,7 @@ async function decide(
       hint: `It needs ${approval.required.quorum} approver(s) from ${approverText(approval.required)}.`,
     });
   }
-  if (!isApprover(request.actor, approval.required)) {
+  if (!(await isApprover(deps, request.actor, approval.required))) {
     throw new WheelhouseError('POLICY_DENIED', `You are not an approver for this change.`, {
       hint: `It needs ${approval.required.quorum} approver(s) from ${approverText(approval.required)}.`,
     });
@@ -280,13 +430,25 @@ async function decide(
   }
 }
 
-function isApprover(
+/**
+ * Whether the actor may approve: listed by id or Kubernetes user, in the Kubernetes group, or a
+ * member of the Slack user group (an on-call group synced by a paging tool counts). Asked at click
+ * time, so someone who left the group since the request was posted can no longer approve.
+ */
+async function isApprover(
+  deps: RunnerDeps,
   actor: Actor,
   required: { group?: string | undefined; users?: string[] | undefined },
-): boolean {
+): Promise<boolean> {
   if (required.users?.some((u) => u === actor.id || u === actor.kube?.user)) return true;
-  return required.group !== undefined && (actor.kube?.groups ?? []).includes(required.group);
+  if (required.group === undefined) return false;
+  if ((actor.kube?.groups ?? []).includes(required.group)) return true;
+  if (actor.surface !== 'slack' || !SLACK_USERGROUP.test(required.group) || !deps.groupMembers) return false;
+  return (await deps.groupMembers(required.group)).includes(actor.id);
 }
+
+/** Slack user group ids look like S0614TZR7. */
+const SLACK_USERGROUP = /^S[A-Z0-9]{6,}$/;
 
 function approverText(required: { group?: string | undefined; users?: string[] | undefined }): string {
   return required.users?.length ? required.users.join(', ') : `group ${required.group ?? '(none)'}`;
@@ -306,7 +468,7 @@ function rejection(reason: string, id: string): string {
 }
 
 /** Appends one step of a change to the audit chain under the request's id. */
-function auditStep(
+export function auditStep(
   deps: RunnerDeps,
   request: ChatRequest,
   requestId: string,
@@ -412,7 +574,7 @@ function auditEntry(
       kubeGroups: actor.kube?.groups,
     },
     text: request.text,
-    plan: trace.plan,
+    plan: trace.plan && trace.llm ? { ...trace.plan, llm: trace.llm } : trace.plan,
     skill: trace.skill?.name ?? null,
     input: trace.plan?.steps[0]?.input ?? null,
     outcome: reply.ok

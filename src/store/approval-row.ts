@@ -31,6 +31,7 @@ const approvalSchema = z.object({
   }),
   decidedBy: z.string().optional(),
   reason: z.string().optional(),
+  remindedAt: z.string().optional(),
 });
 
 /** Approvals are stored as JSON; parsed on the way out like every other edge. */

@@ -267,6 +267,14 @@ class PostgresApprovals implements ApprovalStore {
     return result.rows.map((row) => parseApproval(String(row.body)));
   }
 
+  markReminded(id: string, now: Date): Promise<boolean> {
+    return this.#locked(id, (record) =>
+      record?.status === 'pending' && !record.remindedAt
+        ? { next: { ...record, remindedAt: now.toISOString() }, result: true }
+        : { result: false },
+    );
+  }
+
   async setMessage(id: string, where: ApprovalRecord['where']): Promise<void> {
     await this.#locked(id, (record) => ({
       next: record ? { ...record, where } : undefined,

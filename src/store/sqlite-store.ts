@@ -247,6 +247,15 @@ class SqliteApprovals implements ApprovalStore {
       .map((row) => parseApproval(String(row['body'])));
   }
 
+  async markReminded(id: string, now: Date): Promise<boolean> {
+    return this.#locked(() => {
+      const record = this.#read(id);
+      if (record?.status !== 'pending' || record.remindedAt) return false;
+      this.#write({ ...record, remindedAt: now.toISOString() });
+      return true;
+    });
+  }
+
   async setMessage(id: string, where: ApprovalRecord['where']): Promise<void> {
     this.#locked(() => {
       const record = this.#read(id);

@@ -129,5 +129,22 @@ export function describeApprovals(name: string, open: () => Promise<Store>): voi
       });
       await store.close();
     });
+
+    it('reminds once, and only while the approval is pending', async () => {
+      const store = await open();
+      await store.approvals.create(approval('r1'));
+      await store.approvals.create(approval('r2'));
+      const results = await Promise.all([
+        store.approvals.markReminded('r1', minutes(26)),
+        store.approvals.markReminded('r1', minutes(26)),
+      ]);
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect((await store.approvals.get('r1'))?.remindedAt).toBe(minutes(26).toISOString());
+      expect(await store.approvals.markReminded('r1', minutes(27))).toBe(false);
+      await store.approvals.deny('r2', 'U-ANA', 'not now', minutes(1));
+      expect(await store.approvals.markReminded('r2', minutes(26))).toBe(false);
+      expect(await store.approvals.markReminded('missing', minutes(26))).toBe(false);
+      await store.close();
+    });
   });
 }

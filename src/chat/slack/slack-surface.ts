@@ -99,6 +99,11 @@ export interface SlackSurfaceOptions {
    */
   onBlockAction?: ((action: SlackBlockAction) => Promise<void>) | undefined;
   /**
+   * A Slack channel id that also gets a copy of every new approval request, with working
+   * buttons, so on-call approvers see requests made in other channels.
+   */
+  approvalsChannel?: string | undefined;
+  /**
    * Rollout progress of changes, shown in one message per rollout that is updated in place, where
    * the answer goes: the asker's thread for mentions and buttons, the conversation itself for slash
    * commands and top-level DMs (a slash command has no thread; the answer follows below it). Updates
@@ -243,9 +248,28 @@ export function createSlackSurface(options: SlackSurfaceOptions): SlackSurface {
       const outcome = await deliverAnswer(deliveryDeps, q.target, message, reply.ok ? 'result' : 'error');
       options.metrics?.observeDelivery('slack', outcome);
       await q.after?.(reply);
+      await copyApprovalRequest(reply, q);
     } finally {
       controllers.delete(controller);
     }
+  }
+
+  /** A new approval request goes to the approvals channel too, saying where it was asked. */
+  async function copyApprovalRequest(reply: Reply, q: Question): Promise<void> {
+    const channel = options.approvalsChannel;
+    if (!channel || channel === q.target.channel || !isApprovalRequest(reply)) return;
+    const message = renderReply(reply, {
+      requestedBy: { userId: q.userId, text: `${q.echo ?? q.text} (in <#${q.target.channel}>)` },
+      limits: ANSWER_LIMITS,
+    });
+    const outcome = await deliverAnswer(
+      deliveryDeps,
+      { channel, userId: q.userId, errorsPrivate: false },
+      message,
+      'result',
+    );
+    if (outcome !== 'ok')
+      logger.warn({ channel, outcome }, 'could not copy an approval request to the approvals channel');
   }
 
   /** The user's Kubernetes identity, or the refusal to send them (unmapped, or the lookup failed). */
@@ -664,4 +688,14 @@ export function createSlackSurface(options: SlackSurfaceOptions): SlackSurface {
 
 function localError(error: WheelhouseError): Reply {
   return { ok: false, requestId: randomUUID(), skill: undefined, durationMs: 0, error };
+}
+
+/** A reply that opens an approval: it carries the Approve button (votes and reminders do not come through here). */
+function isApprovalRequest(reply: Reply): boolean {
+  return (
+    reply.ok &&
+    reply.result.sections.some(
+      (s) => s.type === 'actions' && s.actions.some((a) => a.command.startsWith('approve ')),
+    )
+  );
 }

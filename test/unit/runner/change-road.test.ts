@@ -33,6 +33,8 @@ beforeEach(() => {
     approvalTtlMs: 30 * 60_000,
     autoRollback: true,
     newId: () => `appr-${++ids}`,
+    runs: store.runs,
+    owner: 'test',
   };
 });
 
