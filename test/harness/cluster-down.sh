@@ -5,8 +5,10 @@
 #   test/harness/cluster-down.sh --purge   # ... and delete $WH_E2E_DIR
 #
 # Stops processes by pid file first, then sweeps for any process whose binary
-# lives under the harness cache bin dir (${WH_CACHE_DIR:-<repo>/.cache}/bin),
-# so nothing is left behind even if pid files were lost.
+# lives under the harness cache bin dir (${WH_CACHE_DIR:-<repo>/.cache}/bin)
+# and whose command line names this cluster's state dir ($WH_E2E_DIR), so
+# nothing is left behind even if pid files were lost, and clusters of other
+# state dirs sharing the same binaries (other ports) are left alone.
 set -euo pipefail
 
 HARNESS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,6 +26,7 @@ esac
 STAGES=("kwok kube-scheduler kube-controller-manager" "kube-apiserver" "etcd")
 
 bin_root_real="$(readlink -f "$WH_BIN_ROOT" 2>/dev/null || echo "$WH_BIN_ROOT")"
+e2e_dir_real="$(readlink -f "$WH_E2E_DIR" 2>/dev/null || echo "$WH_E2E_DIR")"
 
 # our_pid <pid>: is it a process running a binary from our cache bin dir?
 our_pid() {
@@ -31,7 +34,9 @@ our_pid() {
   exe="$(readlink -f "/proc/$1/exe" 2>/dev/null)" || return 1
   # a deleted (rebuilt) binary shows as "<path> (deleted)"
   exe="${exe% (deleted)}"
-  [[ "$exe" == "$bin_root_real"/* ]]
+  [[ "$exe" == "$bin_root_real"/* ]] || return 1
+  # every component is started with files from its state dir (pki, kubeconfig, data)
+  tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -e "$e2e_dir_real/" -e "$WH_E2E_DIR/"
 }
 
 sweep_pids() { # all live pids whose executable is under the cache bin dir
@@ -74,7 +79,7 @@ fi
 
 mapfile -t left < <(sweep_pids)
 [ "${#left[@]}" -eq 0 ] || wh_die "processes still running: ${left[*]}"
-wh_log "stopped $stopped process(es); none left under $WH_BIN_ROOT"
+wh_log "stopped $stopped process(es); none of $WH_E2E_DIR left running"
 
 if [ "$PURGE" = 1 ]; then
   case "$WH_E2E_DIR" in
