@@ -110,7 +110,12 @@ export class ClientNodeKubeWriter implements KubeWriter {
   async preview(change: DesiredChange): Promise<Preview> {
     const { target } = change;
     const subresource = change.type === 'patch' ? change.subresource : undefined;
-    const live = await this.#getObject(target, subresource);
+    // Server-side apply creates what does not exist yet (e.g. a canary Deployment): its preview is
+    // the whole object against nothing.
+    const live = await this.#getObject(target, subresource).catch((error: unknown) => {
+      if (change.type === 'apply' && isWheelhouseError(error) && error.code === 'NOT_FOUND') return undefined;
+      throw error;
+    });
     const liveVersion = resourceVersionOf(live);
     if (change.resourceVersion && liveVersion && change.resourceVersion !== liveVersion) {
       throw new WheelhouseError(
@@ -228,7 +233,20 @@ export class ClientNodeKubeWriter implements KubeWriter {
     };
 
     let canWatch = true;
-    let current = observe(await this.#getObject(target, undefined, signal));
+    // A short outage of the API server (a restart, a network blip) is waited out until the
+    // deadline; only then does following give up with KUBE_UNREACHABLE (the caller resumes later).
+    const read = async (): Promise<unknown> => {
+      for (;;) {
+        try {
+          return await this.#getObject(target, undefined, signal);
+        } catch (error) {
+          const unreachable = isWheelhouseError(error) && error.code === 'KUBE_UNREACHABLE';
+          if (!unreachable || signal?.aborted || Date.now() >= deadline) throw error;
+          await sleep(Math.min(this.#pollIntervalMs, Math.max(0, deadline - Date.now())), signal);
+        }
+      }
+    };
+    let current = observe(await read());
     for (;;) {
       signal?.throwIfAborted();
       const { progress } = current;
@@ -269,7 +287,7 @@ export class ClientNodeKubeWriter implements KubeWriter {
           message: `${targetRef(target)} was deleted while its rollout was followed`,
         });
       }
-      current = ended ?? observe(await this.#getObject(target, undefined, signal));
+      current = ended ?? observe(await read());
     }
   }
 

@@ -144,7 +144,8 @@ export const BLOCK_KIT_LIMITS: BlockKitLimits = {
 
 export interface RenderOptions {
   /** Who asked and what; shown as the first line of an answer posted to a channel. */
-  requestedBy?: { userId: string; text: string } | undefined;
+  /** Who asked what, and in which channel when the message is shown elsewhere (e.g. a copy). */
+  requestedBy?: { userId: string; text: string; channel?: string | undefined } | undefined;
   limits?: Partial<BlockKitLimits> | undefined;
 }
 
@@ -201,7 +202,11 @@ export function renderReply(reply: Reply, options: RenderOptions = {}): Rendered
   const head: BlockKitBlock[] = [];
   if (options.requestedBy) {
     head.push(
-      context(`<@${escapeMrkdwn(options.requestedBy.userId)}> asked ${inlineCode(options.requestedBy.text)}`),
+      context(
+        `<@${escapeMrkdwn(options.requestedBy.userId)}> asked ${inlineCode(options.requestedBy.text)}${
+          options.requestedBy.channel ? ` in <#${escapeMrkdwn(options.requestedBy.channel)}>` : ''
+        }`,
+      ),
     );
   }
   if (!reply.ok) {

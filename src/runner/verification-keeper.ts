@@ -35,6 +35,8 @@ export interface VerificationKeeperOptions {
  */
 export function startVerificationKeeper(options: VerificationKeeperOptions): {
   sweep(): Promise<number>;
+  /** Resolves when the verifications resumed so far have ended (for tests and shutdown). */
+  settled(): Promise<void>;
   stop(): Promise<void>;
 } {
   const { runner, changes, notifier, logger } = options;
@@ -45,6 +47,7 @@ export function startVerificationKeeper(options: VerificationKeeperOptions): {
     runs: changes.runs,
     owner: changes.owner,
     leaseMs: changes.verificationLeaseMs,
+    retryMs: changes.verificationRetryMs,
     autoRollback: changes.autoRollback,
     now,
     logger,
@@ -63,14 +66,19 @@ export function startVerificationKeeper(options: VerificationKeeperOptions): {
       requestId: state.requestId,
       signal: stopping.signal,
     });
-    const result = await followVerification(deps, writer, run, { audit, signal: stopping.signal }).catch(
-      (e: unknown): SkillResult => ({
+    const { status, result } = await followVerification(deps, writer, run, {
+      audit,
+      signal: stopping.signal,
+    }).catch((e: unknown) => ({
+      status: 'failed',
+      result: {
         summary: `I could not finish verifying ${state.summary}: ${e instanceof Error ? e.message : String(e)}`,
-        tone: 'error',
+        tone: 'error' as const,
         sections: [],
-      }),
-    );
-    if (stopping.signal.aborted) return;
+      },
+    }));
+    // Still unreachable, or stopping: it stays active and is tried again; one notice at the end.
+    if (status === 'interrupted' || stopping.signal.aborted) return;
     await notifier
       .notify(actor, { ...result, summary: `After a restart or an interruption — ${result.summary}` })
       .catch((err: unknown) => logger.warn({ err, run: runId }, 'could not post a resumed verification'));
@@ -100,6 +108,9 @@ export function startVerificationKeeper(options: VerificationKeeperOptions): {
   timer.unref();
   return {
     sweep,
+    async settled() {
+      await Promise.allSettled([...following]);
+    },
     async stop() {
       clearInterval(timer);
       // Releases the leases of what is followed now: the next process resumes it.

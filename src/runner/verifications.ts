@@ -107,6 +107,8 @@ export interface VerificationDeps {
   autoRollback: boolean;
   now: () => Date;
   logger?: Logger | undefined;
+  /** After an interruption other than a stop, how long until the keeper tries again. @default 15 s */
+  retryMs?: number | undefined;
 }
 
 /** Writes one audit step; see the change road. */
@@ -166,17 +168,18 @@ export async function followVerification(
   writer: KubeWriter,
   run: RunRecord,
   options: FollowOptions,
-): Promise<SkillResult> {
+): Promise<{ status: VerificationStatus | 'interrupted'; result: SkillResult }> {
   const state = parseVerification(run);
   const held = holdLease(deps, run);
   const signal = options.signal ? AbortSignal.any([options.signal, held.lost]) : held.lost;
   try {
     const { status, result } = await verifyAndRecover(deps, writer, state, { ...options, signal });
     await held.finish(status);
-    return result;
+    return { status, result };
   } catch (e) {
     if (signal.aborted || (isWheelhouseError(e) && e.code === 'KUBE_UNREACHABLE')) {
-      await held.release();
+      // Stopping hands over at once; a lost API server is tried again after a pause.
+      await held.release(signal.aborted ? 0 : (deps.retryMs ?? 15_000));
       const why = held.lost.aborted
         ? 'another Wheelhouse took it over'
         : signal.aborted
@@ -185,7 +188,7 @@ export async function followVerification(
             ? e.message
             : String(e);
       await options.audit('change.verify.interrupted', why, { target: state.target });
-      return interrupted(state, why);
+      return { status: 'interrupted', result: interrupted(state, why) };
     }
     await held.finish('failed');
     throw e;
@@ -287,10 +290,11 @@ function holdLease(deps: VerificationDeps, run: RunRecord) {
       clearInterval(renew);
       return write({ status });
     },
-    /** Leaves the verification active with an expired lease, so the keeper resumes it soon. */
-    release(): Promise<void> {
+    /** Leaves the verification active with a lease that runs out after `afterMs`, for the keeper to resume. */
+    release(afterMs: number): Promise<void> {
       clearInterval(renew);
-      return write({ state: { ...state, lease: { owner: deps.owner, until: deps.now().toISOString() } } });
+      const until = new Date(deps.now().getTime() + afterMs).toISOString();
+      return write({ state: { ...state, lease: { owner: deps.owner, until } } });
     },
   };
 }

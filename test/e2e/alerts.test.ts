@@ -1,13 +1,11 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { verifyChain } from '../../src/audit/audit-record.ts';
 import type { PeerMessage } from '../support/slack-peer.ts';
 import { ANA, auditRecords, BOB, CHANNEL, type E2eBot, messageText, startE2eBot } from './bot.ts';
-import { e2e } from './e2e-env.ts';
+import { kubectl } from './kubectl.ts';
 
 /**
  * Alert threads end to end: the harness's real Prometheus fires its seed rules, the real
@@ -36,17 +34,6 @@ let bot: E2eBot;
 let crashyPod: string;
 const exprURL = () =>
   `${process.env.WH_E2E_PROMETHEUS_URL}/graph?g0.expr=${encodeURIComponent('max_over_time(kube_pod_container_status_waiting_reason{job="exporter",reason="CrashLoopBackOff"}[1m]) >= 1')}&g0.tab=1`;
-
-async function kubectl(...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(e2e.kubectl, [
-    '--kubeconfig',
-    e2e.kubeconfig,
-    '--context',
-    'admin',
-    ...args,
-  ]);
-  return stdout;
-}
 
 /** Raises (or, with endsAt in the past, resolves) alerts in the real Alertmanager. */
 async function raise(alerts: Array<{ labels: Record<string, string>; endsAt?: Date }>): Promise<void> {

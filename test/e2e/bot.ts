@@ -17,6 +17,8 @@ export const STRANGER = 'USTRANGE1';
 export const ANA = 'UANA00001';
 export const CY = 'UCY000001';
 export const CHANNEL = 'COPS00001';
+/** The on-call approvals channel, for bots configured with one. */
+export const APPROVALS = 'CAPPROVE1';
 
 /** The real bot (HTTP-mode Slack, SQLite store) against the e2e cluster, Prometheus and a Slack peer. */
 export interface E2eBot {
@@ -46,6 +48,8 @@ export interface E2eBotOptions {
   dataDir?: string;
   /** Reuse the Slack peer of an earlier bot. */
   peer?: SlackPeer;
+  /** Another kubeconfig (with the same contexts), e.g. one that reaches the API server through a proxy. */
+  kubeconfig?: string;
 }
 
 /** A message the bot posted, with its visible text. */
@@ -55,7 +59,7 @@ export interface Answer {
 }
 
 /** Rollout progress messages (src/chat/slack/slack-progress.ts), posted before the answer. */
-function isProgress(text: string): boolean {
+export function isProgress(text: string): boolean {
   return /^:(arrows_counterclockwise|white_check_mark|x|warning): (Rolling out|Rolled out|Rollout of|Stopped following the rollout) /.test(
     text,
   );
@@ -93,7 +97,10 @@ export async function startE2eBot(options: E2eBotOptions = {}): Promise<E2eBot> 
   const peer =
     options.peer ??
     (await SlackPeer.start({
-      channels: [{ id: CHANNEL, name: 'ops', isMember: true }],
+      channels: [
+        { id: CHANNEL, name: 'ops', isMember: true },
+        { id: APPROVALS, name: 'approvals', isMember: true },
+      ],
       users: [
         { id: ALICE, name: 'alice' },
         { id: BOB, name: 'bob' },
@@ -121,7 +128,7 @@ export async function startE2eBot(options: E2eBotOptions = {}): Promise<E2eBot> 
   const { config } = loadConfig({
     configPath,
     env: {
-      KUBECONFIG: e2e.kubeconfig,
+      KUBECONFIG: options.kubeconfig ?? e2e.kubeconfig,
       WH_KUBE_CONTEXT: 'wheelhouse',
       WH_DATA_DIR: dataDir,
       WH_HTTP_HOST: '127.0.0.1',

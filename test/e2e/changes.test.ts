@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/audit-record.ts';
 import { ALICE, ANA, auditRecords, BOB, CY, type E2eBot, startE2eBot } from './bot.ts';
-import { e2e } from './e2e-env.ts';
+import { kubectl, kubectlApply } from './kubectl.ts';
 
 /** Namespaces of this run: one where bob may change directly, one where changes need two approvers. */
 const DIRECT = `e2e-chg-${process.pid}`;
@@ -21,28 +19,6 @@ const POLICY = [
   '      write: approve',
   '      approvers: { group: "wheelhouse:approvers", quorum: 2 }',
 ];
-
-async function kubectl(...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(e2e.kubectl, [
-    '--kubeconfig',
-    e2e.kubeconfig,
-    '--context',
-    'admin',
-    ...args,
-  ]);
-  return stdout;
-}
-
-async function kubectlApply(manifest: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const child = execFile(
-      e2e.kubectl,
-      ['--kubeconfig', e2e.kubeconfig, '--context', 'admin', 'apply', '-f', '-'],
-      (error) => (error ? reject(error) : resolve()),
-    );
-    child.stdin?.end(manifest);
-  });
-}
 
 function namespaceManifest(ns: string): string {
   return `

@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { verifyChain } from '../../src/audit/audit-record.ts';
 import type { PeerMessage } from '../support/slack-peer.ts';
 import { ALICE, auditRecords, CHANNEL, type E2eBot, messageText, STRANGER, startE2eBot } from './bot.ts';
 import { e2e } from './e2e-env.ts';
+import { kubectl } from './kubectl.ts';
 
 const instantQuery = z.object({
   data: z.object({ result: z.array(z.object({ value: z.tuple([z.number(), z.string()]) })) }),
@@ -37,17 +36,6 @@ async function ask(text: string, user?: string): Promise<{ message: PeerMessage;
     if (Date.now() > deadline) throw new Error(`no answer to "${text}" within 30 s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-async function kubectl(...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(e2e.kubectl, [
-    '--kubeconfig',
-    e2e.kubeconfig,
-    '--context',
-    'admin',
-    ...args,
-  ]);
-  return stdout;
 }
 
 describe('read skills through Slack against the real cluster', () => {

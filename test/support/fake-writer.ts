@@ -22,8 +22,8 @@ interface FakeObject {
 export class FakeWriters implements KubeWriterFactory {
   readonly objects = new Map<string, FakeObject>();
   readonly calls: Array<{ op: string; as: string | undefined; target: string; requestId: string }> = [];
-  /** Outcome of each followRollout call in turn; 'done' when the list runs out. */
-  rollouts: Array<'done' | 'failed'> = [];
+  /** Outcome of each followRollout call in turn ('unreachable' throws KUBE_UNREACHABLE); 'done' when the list runs out. */
+  rollouts: Array<'done' | 'failed' | 'unreachable'> = [];
   /** Identities refused by RBAC. */
   forbidden = new Set<string>();
   /** Makes the next previews fail as the API server does for a stale resourceVersion. */
@@ -81,6 +81,9 @@ export class FakeWriters implements KubeWriterFactory {
       followRollout: async (target, opts): Promise<RolloutProgress> => {
         record('follow', target);
         const phase = this.rollouts.shift() ?? 'done';
+        if (phase === 'unreachable') {
+          throw new WheelhouseError('KUBE_UNREACHABLE', 'connect ECONNREFUSED 127.0.0.1:6443');
+        }
         const progress: RolloutProgress = {
           target,
           desired: 3,

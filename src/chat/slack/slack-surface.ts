@@ -259,7 +259,7 @@ export function createSlackSurface(options: SlackSurfaceOptions): SlackSurface {
     const channel = options.approvalsChannel;
     if (!channel || channel === q.target.channel || !isApprovalRequest(reply)) return;
     const message = renderReply(reply, {
-      requestedBy: { userId: q.userId, text: `${q.echo ?? q.text} (in <#${q.target.channel}>)` },
+      requestedBy: { userId: q.userId, text: q.echo ?? q.text, channel: q.target.channel },
       limits: ANSWER_LIMITS,
     });
     const outcome = await deliverAnswer(
