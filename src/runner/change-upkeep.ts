@@ -24,12 +24,13 @@ export function startChangeUpkeep(options: ChangeUpkeepOptions): { stop(): Promi
   const changes = runner.changes;
   if (!changes) return { stop: async () => undefined };
   const now = runner.now ?? (() => new Date());
+  const intervalMs = Math.max(500, options.intervalMs ?? 15_000);
   const sweeper = startApprovalSweeper({
     approvals: changes.approvals,
     audit: runner.audit,
     logger,
     now,
-    intervalMs: options.intervalMs,
+    intervalMs,
     remindBeforeMs: options.remindBeforeMs,
     onReminder: (record) => notifier.notify(record.where, reminderNotice(record, now())),
     onExpired: (record) => notifier.notify(record.where, expiredNotice(record)),
@@ -39,7 +40,7 @@ export function startChangeUpkeep(options: ChangeUpkeepOptions): { stop(): Promi
     changes,
     notifier,
     logger,
-    intervalMs: options.intervalMs,
+    intervalMs,
   });
   // At start, whatever a previous process left behind is picked up at once.
   for (const sweep of [sweeper.sweep, keeper.sweep]) {

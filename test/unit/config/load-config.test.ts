@@ -135,3 +135,26 @@ describe('the example config file', () => {
     expect(config.elasticsearch.layout).toBe('fluent-bit');
   });
 });
+
+describe('change-road settings', () => {
+  it('reads "false" from env as false (z.coerce.boolean would read it as true)', () => {
+    const { config } = loadConfig({ env: { WH_AUDIT_STDOUT: 'false' } });
+    expect(config.audit.stdout).toBe(false);
+    expect(loadConfig({ env: { WH_AUDIT_STDOUT: 'true' } }).config.audit.stdout).toBe(true);
+    const path = file('changes:\n  autoRollback: false\n  enabled: "false"\n');
+    expect(loadConfig({ env: {}, configPath: path }).config.changes).toMatchObject({
+      autoRollback: false,
+      enabled: false,
+      approvalReminder: '5m',
+      upkeepInterval: '15s',
+    });
+  });
+
+  it('takes an approvals channel id from env and refuses a channel name', () => {
+    expect(loadConfig({ env: { WH_APPROVALS_CHANNEL: 'C0ONCALL1' } }).config.changes.approvalsChannel).toBe(
+      'C0ONCALL1',
+    );
+    const problems = problemsOf(() => loadConfig({ env: { WH_APPROVALS_CHANNEL: '#oncall' } }));
+    expect(JSON.stringify(problems)).toMatch(/changes\.approvalsChannel/);
+  });
+});
