@@ -112,20 +112,7 @@ export async function runRequest(deps: RunnerDeps, request: ChatRequest): Promis
           requestId,
           ctx,
           // Decided again with the proposal's namespace and blast radius (replica bounds).
-          decide: (proposal) =>
-            authorize(
-              deps,
-              {
-                ...plan,
-                steps: plan.steps.map((s) => ({
-                  ...s,
-                  namespace: proposal.blastRadius.namespace,
-                  blastRadius: proposal.blastRadius,
-                })),
-              },
-              request.actor,
-              now(),
-            ),
+          decide: (proposal) => authorize(deps, withBlastRadius(plan, proposal), request.actor, now()),
           audit: auditStep(deps, request, requestId, now, trace),
           onProgress: request.onProgress,
         });
