@@ -16,11 +16,11 @@ import { alertmanagerSilences, type SilenceApi } from './alertmanager-client.ts'
 import { enrichIncident, resolveWorkload } from './enrichment.ts';
 import type { IncidentPoster } from './incident-poster.ts';
 import type { IncidentState } from './incident-state.ts';
-import { incidentView } from './incident-view.ts';
+import { incidentView, workloadArg } from './incident-view.ts';
 import { type KeeperClock, ThreadKeeper } from './thread-keeper.ts';
 
 export interface AlertsOptions {
-  config: Pick<Config, 'alerts' | 'policy' | 'identity'>;
+  config: Pick<Config, 'alerts' | 'policy' | 'identity' | 'llm'>;
   http: HttpServer;
   store: Store;
   kube: KubeClient;
@@ -104,7 +104,9 @@ export function createAlerts(options: AlertsOptions): Alerts {
       incidentId: id,
       alertmanagerUrl: settings.alertmanagerUrl,
       silenceDurations,
-      investigate: options.investigate,
+      investigate:
+        options.investigate ??
+        (options.config.llm.baseUrl && options.config.llm.model ? explainWorkload : undefined),
       now,
     });
 
@@ -173,4 +175,10 @@ export function createAlerts(options: AlertsOptions): Alerts {
       await keeper?.stop();
     },
   };
+}
+
+/** With a model configured, Investigate runs the explain skill on the alert's workload in the thread. */
+export function explainWorkload({ state }: { state: IncidentState }): string | undefined {
+  const w = state.workload;
+  return w ? `explain ${workloadArg(w)} -n ${w.namespace}` : undefined;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyNotification, initialState } from '../../../src/alerts/incident-state.ts';
 import { incidentView } from '../../../src/alerts/incident-view.ts';
+import { explainWorkload } from '../../../src/alerts/start-alerts.ts';
 import { renderIncident } from '../../../src/chat/slack/slack-incidents.ts';
 import { alertOf, fixturePayload, groupPayload } from '../../support/alert-payloads.ts';
 
@@ -133,5 +134,19 @@ describe('the root message of an incident', () => {
     const json = JSON.stringify(renderIncident(incidentView(state, options)).blocks);
     expect(json).not.toContain('<!channel>');
     expect(json).toContain('&lt;!channel&gt; &amp; &lt;http://evil|click&gt;');
+  });
+});
+
+describe('the Investigate button when a model is configured', () => {
+  it("explains the alert's workload, and offers nothing without one", () => {
+    const state = initialState(
+      fixturePayload('webhook-firing'),
+      { channel: 'C1', by: 'defaultChannel' },
+      now,
+      true,
+    );
+    const workload = { kind: 'Deployment', name: 'crashy', namespace: 'shop', replicas: 1 } as const;
+    expect(explainWorkload({ state: { ...state, workload } })).toBe('explain deploy/crashy -n shop');
+    expect(explainWorkload({ state: { ...state, workload: undefined } })).toBeUndefined();
   });
 });
