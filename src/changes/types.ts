@@ -65,6 +65,11 @@ export interface ChangeProposal {
   blastRadius: { namespace: string; objects: number; replicas?: number | undefined };
   /** The change that undoes this one, when the skill knows it (e.g. the previous image). */
   undo?: DesiredChange[] | undefined;
+  /**
+   * Work that carries on once the change is applied and verified (e.g. a canary run's steps):
+   * stored as a pending run of `kind` for that kind's own loop, never started before the road ends.
+   */
+  followUp?: { kind: string; summary: string; state: unknown } | undefined;
 }
 
 /** One field that differs between the live object and the dry-run result. */

@@ -37,6 +37,8 @@ export interface ChangeRoadDeps {
   owner: string;
   /** @default 60 s */
   verificationLeaseMs?: number | undefined;
+  /** How long after losing the API server a verification is tried again. @default 15 s */
+  verificationRetryMs?: number | undefined;
 }
 
 /** Writes one audit step of a change; throws when it cannot, so the next step does not happen. */
@@ -208,11 +210,33 @@ async function applyAndVerify(
     undo: proposal.undo,
     diff: diffRows(previews),
   });
-  return followVerification(verification, writer, run, {
+  const { status, result } = await followVerification(verification, writer, run, {
     audit: request.audit,
     onProgress: request.onProgress,
     signal: request.ctx.signal,
   });
+  return proposal.followUp && status === 'done' ? startFollowUp(deps, request, proposal, result) : result;
+}
+
+/**
+ * Work that carries on after a verified change (e.g. a canary run's steps) is stored as a pending
+ * run for its own loop to pick up: the road records it, the loop decides what it becomes.
+ */
+async function startFollowUp(
+  deps: ChangeRoadDeps,
+  request: Omit<ChangeRequest, 'decide'>,
+  proposal: ChangeProposal,
+  result: SkillResult,
+): Promise<SkillResult> {
+  const followUp = proposal.followUp;
+  if (!followUp) return result;
+  const id = deps.newId();
+  await deps.runs.create(
+    { id, kind: followUp.kind, status: 'pending', state: followUp.state },
+    request.ctx.now(),
+  );
+  await request.audit(`${followUp.kind}.started`, followUp.summary, { run: id });
+  return { ...result, summary: `${result.summary} ${followUp.summary} (run ${id}).` };
 }
 
 /** What a verification needs from the change road's dependencies. */
@@ -221,6 +245,7 @@ export function verificationDeps(deps: ChangeRoadDeps, now: () => Date): Verific
     runs: deps.runs,
     owner: deps.owner,
     leaseMs: deps.verificationLeaseMs,
+    retryMs: deps.verificationRetryMs,
     autoRollback: deps.autoRollback,
     now,
   };

@@ -19,7 +19,9 @@
  *                              the job/instance labels the live scrape gets
  *   GET  /control              the current per-app profiles (JSON)
  *   POST /control              {"app":"payments-api","errorRatio":0} changes an app from now on
- *                              (fields: cpuCores, memoryBytes, requestsPerSecond, errorRatio);
+ *                              (fields: cpuCores, memoryBytes, requestsPerSecond, errorRatio;
+ *                              "track":"canary" changes only the app's pods labelled
+ *                              wheelhouse.io/track=canary, which start from the app's profile);
  *                              {"reset":true} restores the seeded profiles. Counters stay monotonic.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -105,6 +107,14 @@ const PROFILES: Readonly<Record<string, Profile>> = {
   crashy: { cpuCores: 0.01, memoryBytes: 32 * MiB },
   hungry: { cpuCores: 0.3, memoryBytes: 122 * MiB }, // limit 128Mi: 95.3 %
 };
+/** Pods with this label are their own track of the app (a canary): `app@track` in /control. */
+const TRACK_LABEL = 'wheelhouse.io/track';
+
+/** The seeded profile of an app or an app's track ("checkout@canary" starts as checkout). */
+function profileOf(key: string): Profile {
+  return PROFILES[key.split('@')[0] ?? key] ?? DEFAULT_PROFILE;
+}
+
 /** Any other Running pod in the watched namespaces. */
 const DEFAULT_PROFILE: Profile = { cpuCores: 0.05, memoryBytes: 64 * MiB };
 
@@ -301,7 +311,7 @@ class Model {
   clock(app: string): AppClock {
     let c = this.apps.get(app);
     if (!c) {
-      c = new AppClock(this.originMs, PROFILES[app] ?? DEFAULT_PROFILE);
+      c = new AppClock(this.originMs, profileOf(app));
       this.apps.set(app, c);
     }
     return c;
@@ -422,7 +432,9 @@ class Model {
       }
 
       if (!running || containers.length === 0) continue;
-      const clock = this.clock(app);
+      // Canary pods (label wheelhouse.io/track) get their own clock, "app@track", set via /control.
+      const track = pod.metadata?.labels?.[TRACK_LABEL];
+      const clock = this.clock(track ? `${app}@${track}` : app);
       const counters = clock.at(tMs);
       const profile = clock.profile;
       const first = containers[0]!.name;
@@ -654,7 +666,7 @@ async function main(): Promise<void> {
     }
     const t = now();
     if (body['reset'] === true) {
-      for (const [app, c] of model.apps) c.change(t, PROFILES[app] ?? DEFAULT_PROFILE);
+      for (const [app, c] of model.apps) c.change(t, profileOf(app));
       log('control: reset all apps to seeded profiles');
       return send(res, 200, JSON.stringify(profilesJson(), null, 2), 'application/json');
     }
@@ -668,7 +680,10 @@ async function main(): Promise<void> {
       return v;
     };
     try {
-      const clock = model.clock(app);
+      const track = body['track'];
+      if (track !== undefined && (typeof track !== 'string' || track === ''))
+        throw new Error('"track" must be a non-empty string');
+      const clock = model.clock(track ? `${app}@${track}` : app);
       const cur = clock.profile;
       const next: Profile = { ...cur };
       const cpuCores = num('cpuCores');
