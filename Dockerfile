@@ -23,8 +23,11 @@ COPY --from=build /app/node_modules ./node_modules
 COPY package.json ./
 COPY src ./src
 COPY skills ./skills
-RUN mkdir -p /var/lib/wheelhouse && chown node:node /var/lib/wheelhouse
-USER node
+# The image's `node` user, by number: Kubernetes can only verify runAsNonRoot for a numeric user, and
+# the Helm chart runs the pod as 1000:1000 with a read-only root filesystem (the data dir and /tmp are
+# writable volumes there).
+RUN mkdir -p /var/lib/wheelhouse && chown 1000:1000 /var/lib/wheelhouse
+USER 1000:1000
 EXPOSE 8080
 VOLUME ["/var/lib/wheelhouse"]
 HEALTHCHECK --interval=30s --timeout=3s CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]

@@ -4,7 +4,7 @@ import { WheelhouseError } from '../errors.ts';
 import { AccessReviewer } from './access-review.ts';
 import { ClientNodeKubeReader, type KubeCaches } from './client-node-kube-reader.ts';
 import { ClientNodeKubeWriter } from './client-node-kube-writer.ts';
-import { KubeHttp } from './kube-http.ts';
+import { KubeHttp, type KubeHttpRequest, type KubeHttpResponse } from './kube-http.ts';
 import { deserialize, RESOURCES, type ResourceName } from './resources.ts';
 import { TokenBucket } from './token-bucket.ts';
 import type { KubeClient, KubeIdentity, KubeReader, KubeReaderOptions } from './types.ts';
@@ -105,6 +105,22 @@ export class ClientNodeKubeClient implements KubeClient, KubeWriterFactory {
     options: { requestId: string; signal?: AbortSignal | undefined },
   ): KubeWriter {
     return new ClientNodeKubeWriter(this.#http, identity, options);
+  }
+
+  /**
+   * One request as Wheelhouse's own identity, for objects the bot itself owns (its leader-election
+   * Lease). Not rate limited: a renewal queued behind a burst of chat reads would lose the lease.
+   */
+  requestAsSelf(req: Omit<KubeHttpRequest, 'identity' | 'unlimited'>): Promise<KubeHttpResponse> {
+    return this.#http.request({ ...req, unlimited: true });
+  }
+
+  /**
+   * Raw requests sharing this client's connections and rate limiter, for engines that work with
+   * resources the reader does not model (pipeline Jobs, Tekton PipelineRuns).
+   */
+  get http(): KubeHttp {
+    return this.#http;
   }
 
   describeTarget(): { server: string; context: string } {

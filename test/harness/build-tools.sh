@@ -6,7 +6,7 @@
 #   test/harness/build-tools.sh --print    # only print the binary paths (env format)
 #   WH_FORCE_REBUILD=1 test/harness/build-tools.sh
 #
-# Versions come from the go.mod files under test/tools/{kube,etcd,kwok}.
+# Versions come from the go.mod files under test/tools/{kube,etcd,kwok,helm,kubeconform,prometheus-operator}.
 # Binaries land in ${WH_CACHE_DIR:-<repo>/.cache}/bin/<tool>-<version>/ so a
 # version bump builds into a fresh directory (and old ones can be deleted).
 set -euo pipefail
@@ -42,7 +42,7 @@ main() {
 
   T_ALL=$(date +%s)
   wh_log "go: $(go version)  cache: $WH_BIN_ROOT"
-  wh_log "versions: kubernetes $WH_K8S_VERSION, etcd $WH_ETCD_VERSION, kwok $WH_KWOK_VERSION"
+  wh_log "versions: kubernetes $WH_K8S_VERSION, etcd $WH_ETCD_VERSION, kwok $WH_KWOK_VERSION, helm $WH_HELM_VERSION, kubeconform $WH_KUBECONFORM_VERSION"
 
   missing() { # missing <dir> <name>...: prints names whose binary is absent
     local dir=$1; shift
@@ -103,6 +103,41 @@ main() {
     wh_log "kwok $WH_KWOK_VERSION present"
   fi
 
+  # --- chart validation: helm (lint, template, install) and kubeconform (schema checks).
+  # Versions are stamped the way helm's own Makefile does, so `helm version` reports the release.
+  if [ -n "$(missing "$WH_HELM_BIN" helm)" ]; then
+    # Like helm's Makefile: the default Kubernetes version (Capabilities, lint) follows client-go's.
+    cgo="$(_wh_gomod_version "$WH_TOOLS_DIR/helm/go.mod" k8s.io/client-go)"  # v0.MINOR.PATCH
+    cgo_minor="${cgo#v0.}"; cgo_minor="${cgo_minor%%.*}"
+    helm_ld="-s -w -X helm.sh/helm/v3/internal/version.version=$WH_HELM_VERSION"
+    helm_ld+=" -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+    for p in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+      helm_ld+=" -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=$cgo_minor"
+    done
+    build_into "$WH_TOOLS_DIR/helm" "$WH_HELM_BIN" "$helm_ld" helm.sh/helm/v3/cmd/helm
+  else
+    wh_log "helm $WH_HELM_VERSION present"
+  fi
+  if [ -n "$(missing "$WH_KUBECONFORM_BIN" kubeconform)" ]; then
+    build_into "$WH_TOOLS_DIR/kubeconform" "$WH_KUBECONFORM_BIN" \
+      "-s -w -X main.version=$WH_KUBECONFORM_VERSION" github.com/yannh/kubeconform/cmd/kubeconform
+  else
+    wh_log "kubeconform $WH_KUBECONFORM_VERSION present"
+  fi
+
+  # --- the ServiceMonitor CRD of the pinned Prometheus Operator (for chart-check.sh), from the
+  # module's source as the module proxy serves it; `go mod download` checks it against sum.golang.org.
+  if [ "${WH_FORCE_REBUILD:-0}" = 1 ] || [ ! -s "$WH_MONITORING_CRDS/servicemonitors.yaml" ]; then
+    pdir="$(cd "$WH_BIN_ROOT" && GOFLAGS=-mod=mod go mod download -json \
+      "github.com/prometheus-operator/prometheus-operator@$WH_PROMOP_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+    crd="$pdir/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml"
+    [ -s "$crd" ] || wh_die "ServiceMonitor CRD not found in prometheus-operator $WH_PROMOP_VERSION ($crd)"
+    mkdir -p "$WH_MONITORING_CRDS"
+    cp "$crd" "$WH_MONITORING_CRDS/servicemonitors.yaml.tmp"
+    mv -f "$WH_MONITORING_CRDS/servicemonitors.yaml.tmp" "$WH_MONITORING_CRDS/servicemonitors.yaml"
+    wh_log "ServiceMonitor CRD of prometheus-operator $WH_PROMOP_VERSION extracted"
+  fi
+
   # --- kwok manifests (CRDs + default node/pod stages) taken from the SAME kwok
   # module version, so cluster-up.sh never needs the network or the module cache.
   if [ "${WH_FORCE_REBUILD:-0}" = 1 ] || [ ! -s "$WH_KWOK_MANIFESTS/stages.yaml" ] || [ ! -s "$WH_KWOK_MANIFESTS/crds.yaml" ]; then
@@ -140,7 +175,7 @@ main() {
   fi
 
   # stable, version-less symlinks for humans and other scripts
-  for b in "$WH_K8S_BIN"/kube* "$WH_ETCD_BIN/etcd" "$WH_KWOK_BIN/kwok"; do
+  for b in "$WH_K8S_BIN"/kube* "$WH_ETCD_BIN/etcd" "$WH_KWOK_BIN/kwok" "$HELM" "$KUBECONFORM"; do
     ln -sfn "${b#"$WH_BIN_ROOT"/}" "$WH_BIN_ROOT/$(basename "$b")"
   done
 

@@ -32,10 +32,17 @@ _wh_gomod_version() { # _wh_gomod_version <go.mod> <module path>
 WH_K8S_VERSION="$(_wh_gomod_version "$WH_TOOLS_DIR/kube/go.mod" k8s.io/kubernetes)"
 WH_ETCD_VERSION="$(_wh_gomod_version "$WH_TOOLS_DIR/etcd/go.mod" go.etcd.io/etcd/server/v3)"
 WH_KWOK_VERSION="$(_wh_gomod_version "$WH_TOOLS_DIR/kwok/go.mod" sigs.k8s.io/kwok)"
+# Chart validation tools (test/harness/chart-check.sh); not needed by the cluster itself.
+WH_HELM_VERSION="$(_wh_gomod_version "$WH_TOOLS_DIR/helm/go.mod" helm.sh/helm/v3)"
+WH_KUBECONFORM_VERSION="$(_wh_gomod_version "$WH_TOOLS_DIR/kubeconform/go.mod" github.com/yannh/kubeconform)"
+WH_PROMOP_VERSION="$(_wh_gomod_version "$WH_TOOLS_DIR/prometheus-operator/go.mod" github.com/prometheus-operator/prometheus-operator)"
 
 WH_K8S_BIN="$WH_BIN_ROOT/kubernetes-$WH_K8S_VERSION"
 WH_ETCD_BIN="$WH_BIN_ROOT/etcd-$WH_ETCD_VERSION"
 WH_KWOK_BIN="$WH_BIN_ROOT/kwok-$WH_KWOK_VERSION"
+WH_HELM_BIN="$WH_BIN_ROOT/helm-$WH_HELM_VERSION"
+WH_KUBECONFORM_BIN="$WH_BIN_ROOT/kubeconform-$WH_KUBECONFORM_VERSION"
+WH_MONITORING_CRDS="$WH_BIN_ROOT/prometheus-operator-$WH_PROMOP_VERSION"   # ServiceMonitor CRD
 
 KUBE_APISERVER="$WH_K8S_BIN/kube-apiserver"
 KUBE_CONTROLLER_MANAGER="$WH_K8S_BIN/kube-controller-manager"
@@ -43,6 +50,8 @@ KUBE_SCHEDULER="$WH_K8S_BIN/kube-scheduler"
 KUBECTL="$WH_K8S_BIN/kubectl"
 ETCD="$WH_ETCD_BIN/etcd"
 KWOK="$WH_KWOK_BIN/kwok"
+HELM="$WH_HELM_BIN/helm"
+KUBECONFORM="$WH_KUBECONFORM_BIN/kubeconform"
 WH_KWOK_MANIFESTS="$WH_KWOK_BIN/manifests"   # CRDs + default stages copied from the kwok module
 
 # State layout
@@ -59,7 +68,8 @@ WH_API_URL="https://127.0.0.1:$WH_APISERVER_PORT"
 wh_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 wh_die() { printf '[%s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
 
-if [ -z "$WH_K8S_VERSION" ] || [ -z "$WH_ETCD_VERSION" ] || [ -z "$WH_KWOK_VERSION" ]; then
+if [ -z "$WH_K8S_VERSION" ] || [ -z "$WH_ETCD_VERSION" ] || [ -z "$WH_KWOK_VERSION" ] \
+  || [ -z "$WH_HELM_VERSION" ] || [ -z "$WH_KUBECONFORM_VERSION" ] || [ -z "$WH_PROMOP_VERSION" ]; then
   wh_die "could not read pinned versions from $WH_TOOLS_DIR/*/go.mod"
 fi
 
@@ -74,12 +84,16 @@ wh_tool_paths_env() {
 WH_K8S_VERSION=$WH_K8S_VERSION
 WH_ETCD_VERSION=$WH_ETCD_VERSION
 WH_KWOK_VERSION=$WH_KWOK_VERSION
+WH_HELM_VERSION=$WH_HELM_VERSION
+WH_KUBECONFORM_VERSION=$WH_KUBECONFORM_VERSION
 KUBE_APISERVER=$KUBE_APISERVER
 KUBE_CONTROLLER_MANAGER=$KUBE_CONTROLLER_MANAGER
 KUBE_SCHEDULER=$KUBE_SCHEDULER
 KUBECTL=$KUBECTL
 ETCD=$ETCD
 KWOK=$KWOK
+HELM=$HELM
+KUBECONFORM=$KUBECONFORM
 EOF
 }
 
@@ -89,6 +103,11 @@ wh_tools_present() {
     [ -x "$b" ] || return 1
   done
   [ -s "$WH_KWOK_MANIFESTS/crds.yaml" ] && [ -s "$WH_KWOK_MANIFESTS/stages.yaml" ]
+}
+
+# The chart tools are checked apart: a cluster runs without them.
+wh_chart_tools_present() {
+  [ -x "$HELM" ] && [ -x "$KUBECONFORM" ] && [ -s "$WH_MONITORING_CRDS/servicemonitors.yaml" ]
 }
 
 # wait_for <description> <timeout s> <command...>: poll every 0.5s until the command succeeds
