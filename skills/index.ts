@@ -1,4 +1,5 @@
 import type { AnySkill } from '../src/skills/define-skill.ts';
+import { canaryStart } from './canary-start/skill.ts';
 import { eventsList } from './events-list/skill.ts';
 import { logsSearch } from './logs-search/skill.ts';
 import { metricsQuery } from './metrics-query/skill.ts';
@@ -8,6 +9,7 @@ import { podWhyPending } from './pod-why-pending/skill.ts';
 import { podsList } from './pods-list/skill.ts';
 import { rolloutPause } from './rollout-pause/skill.ts';
 import { rolloutResume } from './rollout-resume/skill.ts';
+import { workloadCompare } from './workload-compare/skill.ts';
 import { workloadDeploy } from './workload-deploy/skill.ts';
 import { workloadDescribe } from './workload-describe/skill.ts';
 import { workloadExplain } from './workload-explain/skill.ts';
@@ -26,7 +28,9 @@ export const skills: readonly AnySkill[] = [
   podWhyPending,
   logsSearch,
   metricsQuery,
+  workloadCompare,
   workloadDeploy,
+  canaryStart,
   workloadScale,
   workloadScaleAdvice,
   workloadRestart,

@@ -4,16 +4,21 @@ import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { skills } from '../skills/index.ts';
 import { createAlerts } from './alerts/start-alerts.ts';
+import { createCanaries } from './canary/start-canaries.ts';
 import { runConsole } from './chat/console/console-surface.ts';
+import { createSlackCanaryReporter } from './chat/slack/slack-canary.ts';
 import { createSlackDirectory, type SlackDirectory } from './chat/slack/slack-directory.ts';
 import { createSlackIncidentPoster } from './chat/slack/slack-incidents.ts';
 import { createSlackNotifier } from './chat/slack/slack-notifier.ts';
+import { createSlackRunPoster } from './chat/slack/slack-pipelines.ts';
 import { createSlackSurface, type SlackSurface } from './chat/slack/slack-surface.ts';
 import type { Config } from './config/schema.ts';
+import { startLeadership } from './ha/leader-loops.ts';
 import { createHttpServer } from './http/http-server.ts';
 import { IdentityMap } from './identity/identity-map.ts';
 import { ClientNodeKubeClient } from './kube/client-node-kube-client.ts';
 import type { KubeIdentity } from './kube/types.ts';
+import { createPipelines } from './pipelines/start-pipelines.ts';
 import { plannerFromConfig } from './planner/planner-from-config.ts';
 import { createRedactor } from './redact/redactor.ts';
 import { logNotifier, startChangeUpkeep } from './runner/change-upkeep.ts';
@@ -85,6 +90,7 @@ export async function buildWheelhouse(
   const identities = new IdentityMap(config.identity);
   // Names this process as the holder of the verifications it follows.
   const owner = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
+  const upkeepMs = (parseDurationSeconds(config.changes.upkeepInterval) ?? 15) * 1000;
   const audit = config.audit.stdout ? teeAuditToStdout(store) : store.audit;
   const registry = new SkillRegistry(skills);
   const redact = createRedactor(config.redaction.patterns.map((p) => new RegExp(p, 'g')));
@@ -112,6 +118,7 @@ export async function buildWheelhouse(
           newId: () => randomUUID(),
           runs: store.runs,
           owner,
+          verificationRetryMs: upkeepMs,
         }
       : undefined,
     isMapped: (actor) => actor.surface !== 'slack' || identities.isMapped({ id: actor.id }),
@@ -257,6 +264,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const alerts = config.alerts.enabled
     ? createAlerts({ config, http, store, kube, ...sources, registry: app.metrics.registry, logger })
     : undefined;
+  const canaries = createCanaries({ config, road: app.road, store, kube, logger });
+  const pipelines = createPipelines({ config, store, kube, road: app.road, logger });
   let slack: SlackSurface | undefined;
   if (config.slack.botToken) {
     const identities = new IdentityMap(config.identity);
@@ -268,7 +277,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       signingSecret: config.slack.signingSecret,
       apiUrl: config.slack.apiUrl,
       client: { timeoutMs: config.slack.requestTimeoutMs },
-      handler: alerts?.commands(app.runner) ?? app.runner,
+      handler: pipelines.commands(canaries.commands(alerts?.commands(app.runner) ?? app.runner)),
       resolveIdentity: async (id) =>
         identities.resolve({ id, email: await emailOf(slack, id, identities, emails) }),
       idempotency: app.store.idempotency,
@@ -282,15 +291,27 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   } else {
     logger.warn('no SLACK_BOT_TOKEN: serving HTTP only (/healthz, /readyz, /metrics)');
   }
-  const upkeep = startChangeUpkeep({
-    runner: app.road,
-    notifier: slack
-      ? createSlackNotifier({ client: slack.client, logger, copyTo: config.changes.approvalsChannel })
-      : logNotifier(logger),
-    logger,
-    remindBeforeMs: (parseDurationSeconds(config.changes.approvalReminder) ?? 300) * 1000,
+  // Background loops run on one process: this one, or with ha.leaderElection the Lease holder.
+  const leadership = startLeadership({
+    config: config.ha.leaderElection,
+    kube,
+    logger: logger.child({ component: 'leader-election' }),
+    requestTimeoutMs: config.kube.requestTimeoutMs,
   });
+  leadership.loops.add('change-upkeep', () =>
+    startChangeUpkeep({
+      runner: app.road,
+      notifier: slack
+        ? createSlackNotifier({ client: slack.client, logger, copyTo: config.changes.approvalsChannel })
+        : logNotifier(logger),
+      logger,
+      remindBeforeMs: (parseDurationSeconds(config.changes.approvalReminder) ?? 300) * 1000,
+      intervalMs: (parseDurationSeconds(config.changes.upkeepInterval) ?? 15) * 1000,
+    }),
+  );
   alerts?.start(slack && createSlackIncidentPoster({ client: slack.client, logger }));
+  canaries.start(slack && createSlackCanaryReporter({ client: slack.client, logger }));
+  pipelines.start(slack && createSlackRunPoster({ client: slack.client, logger }));
   const address = await http.listen();
   await slack?.start();
   logger.info(
@@ -303,7 +324,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     async stop() {
       // Stop taking new work first, then finish what is in flight, then release resources.
       await slack?.stop();
-      await upkeep.stop();
+      await canaries.stop();
+      await pipelines.stop();
+      await leadership.stop(); // the loops stop, then the Lease is released for the next leader
       await http.close();
       await alerts?.stop();
       await app.close();

@@ -72,6 +72,22 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; description: 
     description: 'Alertmanager URL for silences',
   },
   {
+    name: 'WH_LEADER_ELECTION',
+    path: 'ha.leaderElection.enabled',
+    description: 'true: background loops run only on the holder of a Lease (several replicas)',
+  },
+  { name: 'WH_LEASE_NAMESPACE', path: 'ha.leaderElection.namespace', description: 'Namespace of the Lease' },
+  {
+    name: 'WH_LEASE_NAME',
+    path: 'ha.leaderElection.leaseName',
+    description: 'Name of the Lease (wheelhouse)',
+  },
+  {
+    name: 'WH_POD_NAME',
+    path: 'ha.leaderElection.identity',
+    description: 'Holder name in the Lease (the pod name)',
+  },
+  {
     name: 'WH_AUDIT_STDOUT',
     path: 'audit.stdout',
     description: 'true to also print audit records as JSON lines',

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { canaryConfigSchema } from '../canary/canary-config.ts';
+import { haConfigSchema } from '../ha/ha-config.ts';
+import { pipelinesConfigSchema } from '../pipelines/pipeline-config.ts';
 import { policySchema } from '../policy/policy-schema.ts';
 
 const regexText = z.string().refine((s) => {
@@ -238,8 +241,19 @@ export const configSchema = z.object({
         .optional(),
       /** Roll back automatically when a change fails verification and its undo is known. */
       autoRollback: flag.default(true),
+      /**
+       * How often approvals are checked for reminders and expiry, and verifications nobody follows
+       * (after a restart, or while the API server was unreachable) are resumed.
+       */
+      upkeepInterval: durationText.default('15s'),
     })
-    .default({ enabled: true, approvalTtl: '30m', approvalReminder: '5m', autoRollback: true }),
+    .default({
+      enabled: true,
+      approvalTtl: '30m',
+      approvalReminder: '5m',
+      autoRollback: true,
+      upkeepInterval: '15s',
+    }),
   /**
    * The language model behind free text (any OpenAI-compatible Chat Completions endpoint). Unset
    * baseUrl or model: free text is refused with the reason, and the typed grammar works as always.
@@ -283,8 +297,14 @@ export const configSchema = z.object({
     .default({ stdout: false }),
   /** Alertmanager webhook → one incident thread per alert group. */
   alerts: alertsSchema,
+  /** Canary runs: steps, analysis defaults per workload, custom metrics (README, Canary releases). */
+  canary: canaryConfigSchema,
+  /** Several replicas: background loops run on the holder of a Lease (src/ha). */
+  ha: haConfigSchema,
   /** Who may run what, where and when: rules, protected namespaces, freezes, limits (src/policy/README.md). */
   policy: policySchema.prefault({}),
+  /** The pipeline catalog (`/wh run`): Tekton, built-in Job pipelines and CI webhooks (src/pipelines). */
+  pipelines: pipelinesConfigSchema,
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -298,4 +318,6 @@ export const SECRET_PATHS: readonly string[] = [
   'elasticsearch.apiKey',
   'store.postgresUrl',
   'llm.apiKey',
+  'alerts.token',
+  'alerts.basicAuth.password',
 ];

@@ -43,4 +43,10 @@ source "$WH_E2E_DIR/env"
 source "$WH_E2E_DIR/observability/env"
 export WH_E2E_KUBECONFIG="$WH_KUBECONFIG" WH_E2E_KUBECTL="$KUBECTL" WH_E2E_PROMETHEUS_URL WH_E2E_ALERTMANAGER_URL WH_E2E_EXPORTER_URL WH_E2E_BOT_METRICS
 
+# The Helm chart against the same API server (lint, kubeconform, install, the service account's
+# rights); its summary line is printed here, and a failure fails the run after vitest has run too.
+chart_rc=0
+bash "$HARNESS_DIR/chart-check.sh" || chart_rc=$?
+
 npx vitest run --project e2e "$@"
+[ "$chart_rc" = 0 ] || wh_die "chart-check failed (exit $chart_rc); see its output above"

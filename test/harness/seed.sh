@@ -84,7 +84,9 @@ main() {
 
   # -------------------------------------------------- objects
   # Stages and log routing first, so kwok knows them before pods appear.
-  k apply -f "$SEED_DIR/00-namespaces.yaml" -f "$SEED_DIR/15-never-ready.yaml" -f "$SEED_DIR/10-stages.yaml"
+  k apply -f "$SEED_DIR/00-namespaces.yaml" -f "$SEED_DIR/15-never-ready.yaml" -f "$SEED_DIR/16-job-fails.yaml" -f "$SEED_DIR/10-stages.yaml"
+  # Tekton Pipelines CRDs (no controller) for the pipelines e2e tests, from the pinned Go module.
+  bash "$HARNESS_DIR/tekton-crds.sh"
   sed "s#__WH_POD_LOGS_DIR__#$WH_POD_LOGS_DIR#g" "$SEED_DIR/30-logs.yaml.tmpl" | k apply -f -
   k apply -f "$SEED_DIR/20-workloads.yaml"
 
