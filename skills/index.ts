@@ -1,4 +1,8 @@
 import type { AnySkill } from '../src/skills/define-skill.ts';
+import { argoRolloutAbort } from './argo-rollout-abort/skill.ts';
+import { argoRolloutPromote } from './argo-rollout-promote/skill.ts';
+import { argoRolloutRetry } from './argo-rollout-retry/skill.ts';
+import { argoRolloutStatus } from './argo-rollout-status/skill.ts';
 import { canaryStart } from './canary-start/skill.ts';
 import { eventsList } from './events-list/skill.ts';
 import { logsSearch } from './logs-search/skill.ts';
@@ -37,5 +41,9 @@ export const skills: readonly AnySkill[] = [
   workloadRollback,
   rolloutPause,
   rolloutResume,
+  argoRolloutStatus,
+  argoRolloutPromote,
+  argoRolloutAbort,
+  argoRolloutRetry,
   podDelete,
 ];

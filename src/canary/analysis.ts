@@ -190,6 +190,8 @@ export interface JudgeOptions {
   confidence?: number | undefined;
   /** Fewer samples on either side skip the comparison. @default 3 */
   minSamples?: number | undefined;
+  /** What the reasons call the two sides, e.g. deploy/b and deploy/a in a comparison. @default canary, stable */
+  names?: { canary: string; stable: string } | undefined;
 }
 
 /**
@@ -208,6 +210,7 @@ export function judgeMetric(
   const minSamples = options.minSamples ?? 3;
   const alpha = 1 - (options.confidence ?? 0.95);
   const show = (v: number) => formatMetricValue(v, spec.unit as MetricUnit);
+  const names = options.names ?? { canary: 'canary', stable: 'stable' };
   const threshold = spec.threshold ? `${spec.threshold.op} ${show(spec.threshold.value)}` : undefined;
   const base = {
     name: spec.name,
@@ -219,11 +222,21 @@ export function judgeMetric(
     threshold,
   };
   if (canary.length === 0) {
-    return { ...base, verdict: 'inconclusive', pValue: null, reason: 'no data for the canary (no traffic?)' };
+    return {
+      ...base,
+      verdict: 'inconclusive',
+      pValue: null,
+      reason: `no data for ${options.names ? names.canary : 'the canary'} (no traffic?)`,
+    };
   }
   const value = median(canary);
   if (spec.threshold && !holds(value, spec.threshold)) {
-    return { ...base, verdict: 'fail', pValue: null, reason: `canary ${show(value)} breaks ${threshold}` };
+    return {
+      ...base,
+      verdict: 'fail',
+      pValue: null,
+      reason: `${names.canary} ${show(value)} breaks ${threshold}`,
+    };
   }
   if (canary.length < minSamples || stable.length < minSamples) {
     if (spec.threshold) {
@@ -238,7 +251,7 @@ export function judgeMetric(
       ...base,
       verdict: 'inconclusive',
       pValue: null,
-      reason: 'too few samples to compare with stable',
+      reason: `too few samples to compare with ${names.stable}`,
     };
   }
   const test = mannWhitney(canary, stable);
@@ -252,14 +265,14 @@ export function judgeMetric(
       ...base,
       verdict: 'fail',
       pValue,
-      reason: `canary ${show(value)} is worse than stable ${show(stableValue)} (p=${pValue.toPrecision(2)}, beyond tolerance ${spec.tolerance.kind === 'absolute' ? show(spec.tolerance.value) : `${spec.tolerance.value * 100}%`})`,
+      reason: `${names.canary} ${show(value)} is worse than ${names.stable} ${show(stableValue)} (p=${pValue.toPrecision(2)}, beyond tolerance ${spec.tolerance.kind === 'absolute' ? show(spec.tolerance.value) : `${spec.tolerance.value * 100}%`})`,
     };
   }
   return {
     ...base,
     verdict: 'pass',
     pValue,
-    reason: `canary ${show(value)} vs stable ${show(stableValue)}${threshold ? `, within ${threshold}` : ''}`,
+    reason: `${names.canary} ${show(value)} vs ${names.stable} ${show(stableValue)}${threshold ? `, within ${threshold}` : ''}`,
   };
 }
 

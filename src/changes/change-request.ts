@@ -62,7 +62,7 @@ export function changeOperation(change: DesiredChange): KubeOperation {
  *   `fieldManager=wheelhouse`, never `force` unless the change asks for it; the manifest carries the
  *   request annotation and, when known, `metadata.resourceVersion` (the API server then refuses a
  *   changed object with 409, and refuses to create one that has gone).
- * - patch: merge or strategic merge patch with the request annotation (not on the scale
+ * - patch: merge or strategic merge patch with the request annotation (not on the scale or status
  *   subresource, whose metadata the API server ignores) and `metadata.resourceVersion` as a
  *   precondition; the scale subresource honours it too.
  * - delete: `DELETE` with DeleteOptions preconditions (uid, resourceVersion). The API server reads
@@ -95,10 +95,11 @@ export function changeRequest(
     }
     case 'patch': {
       const body = structuredClone(change.patch);
-      const scale = change.subresource === 'scale';
-      if (!scale || change.resourceVersion) {
+      // A subresource (scale, status) ignores metadata but the resourceVersion precondition.
+      const sub = change.subresource !== undefined;
+      if (!sub || change.resourceVersion) {
         const metadata = objectField(body, 'metadata');
-        if (!scale) objectField(metadata, 'annotations')[REQUEST_ANNOTATION] = options.requestId;
+        if (!sub) objectField(metadata, 'annotations')[REQUEST_ANNOTATION] = options.requestId;
         if (change.resourceVersion) metadata['resourceVersion'] = change.resourceVersion;
       }
       return {

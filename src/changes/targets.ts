@@ -194,12 +194,12 @@ export function podTemplatePatch(
   };
 }
 
-/** A JSON merge patch, optionally on the scale subresource. */
+/** A JSON merge patch, optionally on the scale or status subresource. */
 export function mergePatch(
   target: ChangeTarget,
   resourceVersion: string | undefined,
   patch: Record<string, unknown>,
-  subresource?: 'scale',
+  subresource?: 'scale' | 'status',
 ): DesiredChange {
   return {
     type: 'patch',

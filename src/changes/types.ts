@@ -39,7 +39,11 @@ export type DesiredChange =
       resourceVersion: string | undefined;
       patchType: 'merge' | 'strategic-merge';
       patch: Record<string, unknown>;
-      subresource?: 'scale' | undefined;
+      /**
+       * `scale` (replicas), or `status` for objects a controller reports on but people steer, e.g. an
+       * Argo Rollout's `status.abort`; RBAC checks `patch <resource>/<subresource>`.
+       */
+      subresource?: 'scale' | 'status' | undefined;
     }
   | {
       type: 'delete';

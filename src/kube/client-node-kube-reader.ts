@@ -33,6 +33,7 @@ import {
   type ResourceTypes,
 } from './resources.ts';
 import type {
+  CustomObjectRef,
   EventQuery,
   KubeIdentity,
   KubeReader,
@@ -62,6 +63,9 @@ const ListPage = z.looseObject({
   metadata: z.looseObject({ continue: z.string().optional() }).optional(),
   items: z.array(z.unknown()).nullable().optional(),
 });
+
+/** A custom resource: any object with metadata; its schema is its controller's business. */
+const CustomObject = z.looseObject({ metadata: z.looseObject({}).optional() });
 
 type Selected = 'pods' | 'replicasets';
 
@@ -107,6 +111,22 @@ export class ClientNodeKubeReader implements KubeReader {
       case 'Pod':
         return { kind: ref.kind, object: await this.#get('pods', namespace, name) };
     }
+  }
+
+  async getCustomObject(ref: CustomObjectRef): Promise<Record<string, unknown>> {
+    const { group, version, resource, short, namespace, name } = ref;
+    const op: KubeOperation = { verb: 'get', group, resource, namespace, name, short };
+    const response = await this.#request({
+      method: 'GET',
+      path: `/apis/${group}/${version}/namespaces/${encodeURIComponent(namespace)}/${resource}/${encodeURIComponent(name)}`,
+    });
+    if (response.status === 404) {
+      await this.#requireNamespace(namespace);
+      throw objectNotFoundError(short, name, namespace);
+    }
+    const body = CustomObject.parse(this.#json(response, op));
+    const { managedFields: _managed, ...metadata } = body.metadata ?? {};
+    return { ...body, metadata };
   }
 
   async podsOf(ref: WorkloadRef): Promise<V1Pod[]> {

@@ -62,8 +62,8 @@ const ROLLOUT_KINDS: Record<string, RolloutWorkload['kind']> = {
  * Kubernetes writes as one identity (impersonated, like every read): access reviews, server-side
  * dry-runs with a field diff, the real request, and following the rollout it starts.
  *
- * One change is one request per object, so a change lands whole or not at all; the scale
- * subresource is the one exception (see `apply`). Errors: FORBIDDEN, NOT_FOUND, CONFLICT,
+ * One change is one request per object, so a change lands whole or not at all; the scale and
+ * status subresources are the exception (see `apply`). Errors: FORBIDDEN, NOT_FOUND, CONFLICT,
  * DRY_RUN_REJECTED, KUBE_UNREACHABLE, RATE_LIMITED (see writeErrorFromResponse).
  */
 export class ClientNodeKubeWriter implements KubeWriter {
@@ -132,7 +132,9 @@ export class ClientNodeKubeWriter implements KubeWriter {
     const diff: FieldChange[] =
       change.type === 'delete'
         ? [{ path: '(object)', before: targetRef(target), after: '(deleted)' }]
-        : diffObjects(live, after);
+        : subresource === 'status'
+          ? statusDiff(live, after)
+          : diffObjects(live, after);
     return {
       target,
       diff,
@@ -145,18 +147,18 @@ export class ClientNodeKubeWriter implements KubeWriter {
    * Sends the change for real. Labelling with the request id:
    * - apply: the annotation is part of the applied manifest (owned by field manager `wheelhouse`);
    * - patch: the annotation is merged into the same patch, so it lands with the change or not at all;
-   * - patch of the scale subresource: the API server ignores a Scale's metadata, so the replicas
+   * - patch of the scale or status subresource: the API server ignores metadata there, so the
    *   change is sent first (the change itself, guarded by its resourceVersion) and the annotation
    *   follows as a merge patch of the object; if that second request fails the scale stands and a
    *   warning says the object is not labelled (an identity allowed only `patch deployments/scale`
-   *   gets this warning every time);
+   *   or `patch rollouts/status` gets this warning every time);
    * - delete: nothing to label (the object goes); the Audit-ID header joins the API server's audit log.
    */
   async apply(change: DesiredChange): Promise<{ resourceVersion: string | undefined; warnings?: string[] }> {
     const response = await this.#mutate(change, false);
     const body = parseJson(response.body);
     const resourceVersion = isObject(body) && body['kind'] !== 'Status' ? resourceVersionOf(body) : undefined;
-    if (change.type !== 'patch' || change.subresource !== 'scale') return { resourceVersion };
+    if (change.type !== 'patch' || change.subresource === undefined) return { resourceVersion };
 
     const op: KubeOperation = { ...changeOperation(change), subresource: undefined };
     try {
@@ -177,7 +179,7 @@ export class ClientNodeKubeWriter implements KubeWriter {
       return {
         resourceVersion,
         warnings: [
-          `${targetRef(change.target)} was scaled, but the request annotation could not be set: ${why}`,
+          `${targetRef(change.target)} was ${change.subresource === 'scale' ? 'scaled' : `patched (${change.subresource})`}, but the request annotation could not be set: ${why}`,
         ],
       };
     }
@@ -531,4 +533,13 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** A status patch changes only `status`, which object diffs leave out: diff it on its own. */
+function statusDiff(live: unknown, after: unknown): FieldChange[] {
+  const status = (o: unknown): unknown => (isObject(o) ? (o['status'] ?? null) : null);
+  return diffObjects(status(live), status(after)).map((c) => ({
+    ...c,
+    path: c.path ? `status.${c.path}` : 'status',
+  }));
 }

@@ -76,6 +76,25 @@ export interface KubeReader {
   getNamespace(name: string): Promise<V1Namespace>;
   /** Container log text with RFC3339 timestamps at the start of each line. */
   readLog(query: LogQuery): Promise<string>;
+  /**
+   * One namespaced custom resource (e.g. an Argo Rollout) as plain JSON without managedFields,
+   * read directly (not cached). Optional: a reader without it cannot read custom resources.
+   */
+  getCustomObject?(ref: CustomObjectRef): Promise<Record<string, unknown>>;
+}
+
+/** A namespaced custom resource, named the way the API server names it. */
+export interface CustomObjectRef {
+  /** e.g. "argoproj.io" */
+  group: string;
+  /** e.g. "v1alpha1" */
+  version: string;
+  /** Plural resource, e.g. "rollouts". */
+  resource: string;
+  /** Short name for messages, e.g. "rollout". */
+  short: string;
+  namespace: string;
+  name: string;
 }
 
 /** Per-request context a reader passes on to the API server. */

@@ -209,34 +209,16 @@ async function applyAndVerify(
     timeoutSeconds: proposal.verify.timeoutSeconds,
     undo: proposal.undo,
     diff: diffRows(previews),
+    // Stored with the verification, so a restart during it still starts the follow-up.
+    ...(proposal.followUp ? { followUp: { id: deps.newId(), ...proposal.followUp } } : {}),
   });
-  const { status, result } = await followVerification(verification, writer, run, {
+  // A verified change's follow-up (proposal.followUp) is started by followVerification itself.
+  const { result } = await followVerification(verification, writer, run, {
     audit: request.audit,
     onProgress: request.onProgress,
     signal: request.ctx.signal,
   });
-  return proposal.followUp && status === 'done' ? startFollowUp(deps, request, proposal, result) : result;
-}
-
-/**
- * Work that carries on after a verified change (e.g. a canary run's steps) is stored as a pending
- * run for its own loop to pick up: the road records it, the loop decides what it becomes.
- */
-async function startFollowUp(
-  deps: ChangeRoadDeps,
-  request: Omit<ChangeRequest, 'decide'>,
-  proposal: ChangeProposal,
-  result: SkillResult,
-): Promise<SkillResult> {
-  const followUp = proposal.followUp;
-  if (!followUp) return result;
-  const id = deps.newId();
-  await deps.runs.create(
-    { id, kind: followUp.kind, status: 'pending', state: followUp.state },
-    request.ctx.now(),
-  );
-  await request.audit(`${followUp.kind}.started`, followUp.summary, { run: id });
-  return { ...result, summary: `${result.summary} ${followUp.summary} (run ${id}).` };
+  return result;
 }
 
 /** What a verification needs from the change road's dependencies. */

@@ -36,7 +36,7 @@ const changeSchema = z
       resourceVersion: z.string().optional(),
       patchType: z.enum(['merge', 'strategic-merge']),
       patch: z.record(z.string(), z.unknown()),
-      subresource: z.literal('scale').optional(),
+      subresource: z.enum(['scale', 'status']).optional(),
     }),
     z.object({
       type: z.literal('delete'),
@@ -80,6 +80,14 @@ const stateSchema = z.object({
   undo: z.array(changeSchema).optional(),
   /** The previewed diff, shown again with the outcome. */
   diff: z.array(z.object({ object: z.string(), path: z.string(), before: z.string(), after: z.string() })),
+  /**
+   * Work that starts once the change is verified (a canary run): created under this id by whoever
+   * sees the verification end `done`, the request or, after a restart, the keeper; the id makes a
+   * second creation a no-op.
+   */
+  followUp: z
+    .object({ id: z.string(), kind: z.string(), summary: z.string(), state: z.unknown() })
+    .optional(),
   /** Who follows it now, and until when; an expired lease means nobody does (a restart, a lost API). */
   lease: z.object({ owner: z.string(), until: z.string() }),
 });
@@ -174,8 +182,11 @@ export async function followVerification(
   const signal = options.signal ? AbortSignal.any([options.signal, held.lost]) : held.lost;
   try {
     const { status, result } = await verifyAndRecover(deps, writer, state, { ...options, signal });
+    // Before the verification is marked done: a crash in between leaves it active, and whoever
+    // resumes it creates the follow-up (or finds it created).
+    const final = status === 'done' ? await startFollowUp(deps, state, result, options.audit) : result;
     await held.finish(status);
-    return { status, result };
+    return { status, result: final };
   } catch (e) {
     if (signal.aborted || (isWheelhouseError(e) && e.code === 'KUBE_UNREACHABLE')) {
       // Stopping hands over at once; a lost API server is tried again after a pause.
@@ -193,6 +204,26 @@ export async function followVerification(
     await held.finish('failed');
     throw e;
   }
+}
+
+/**
+ * Stores a verified change's follow-up as a pending run for its own loop (e.g. the canary engine),
+ * once: a run that exists already under its id was started by an earlier attempt.
+ */
+async function startFollowUp(
+  deps: VerificationDeps,
+  state: VerificationState,
+  result: SkillResult,
+  audit: Audit,
+): Promise<SkillResult> {
+  const followUp = state.followUp;
+  if (!followUp) return result;
+  const created = await deps.runs.create(
+    { id: followUp.id, kind: followUp.kind, status: 'pending', state: followUp.state },
+    deps.now(),
+  );
+  if (created) await audit(`${followUp.kind}.started`, followUp.summary, { run: followUp.id });
+  return { ...result, summary: `${result.summary} ${followUp.summary} (run ${followUp.id}).` };
 }
 
 /** Follow → done, or failed → roll back (when allowed and known) → follow the rollback. */

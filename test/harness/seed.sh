@@ -87,6 +87,8 @@ main() {
   k apply -f "$SEED_DIR/00-namespaces.yaml" -f "$SEED_DIR/15-never-ready.yaml" -f "$SEED_DIR/16-job-fails.yaml" -f "$SEED_DIR/10-stages.yaml"
   # Tekton Pipelines CRDs (no controller) for the pipelines e2e tests, from the pinned Go module.
   bash "$HARNESS_DIR/tekton-crds.sh"
+  # Argo Rollouts CRDs (no controller) for the canary e2e tests, from the pinned Go module.
+  bash "$HARNESS_DIR/argo-rollouts-crds.sh"
   sed "s#__WH_POD_LOGS_DIR__#$WH_POD_LOGS_DIR#g" "$SEED_DIR/30-logs.yaml.tmpl" | k apply -f -
   k apply -f "$SEED_DIR/20-workloads.yaml"
 

@@ -241,6 +241,38 @@ describe('changeRequest', () => {
     });
   });
 
+  it('sends a status patch (an Argo Rollout abort) to the status subresource, checked as patch rollouts/status', () => {
+    const rollout = {
+      group: 'argoproj.io',
+      version: 'v1alpha1',
+      resource: 'rollouts',
+      kind: 'Rollout',
+      namespace: 'shop',
+      name: 'checkout',
+    };
+    const change = {
+      type: 'patch' as const,
+      target: rollout,
+      resourceVersion: '12',
+      patchType: 'merge' as const,
+      patch: { status: { abort: true } },
+      subresource: 'status' as const,
+    };
+    const request = changeRequest(change, { requestId: 'req-5', dryRun: true });
+    expect(request.path).toBe('/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/checkout/status');
+    expect(request.contentType).toBe('application/merge-patch+json');
+    expect(request.query).toMatchObject({ dryRun: 'All', fieldManager: 'wheelhouse' });
+    // The status subresource ignores metadata but the resourceVersion precondition: no annotation.
+    expect(request.body).toEqual({ metadata: { resourceVersion: '12' }, status: { abort: true } });
+    expect(changeOperation(change)).toMatchObject({
+      verb: 'patch',
+      group: 'argoproj.io',
+      resource: 'rollouts',
+      subresource: 'status',
+      short: 'rollout',
+    });
+  });
+
   it('puts dryRun into the DeleteOptions body, because the API server ignores the query string when there is a body', () => {
     const dry = changeRequest(
       { type: 'delete', target: pod, resourceVersion: '55', uid: 'uid-1' },

@@ -49,6 +49,7 @@ function groupOf(resource: string): string {
   const base = resource.split('/')[0] ?? resource;
   const known: Record<string, string> = {
     ...Object.fromEntries(Object.values(RESOURCES).map((r) => [r.resource, r.group])),
+    rollouts: 'argoproj.io',
   };
   const group = known[base];
   if (group === undefined) throw new Error(`no API group known for "${resource}": add it to this test`);

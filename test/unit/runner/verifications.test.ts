@@ -4,11 +4,26 @@ import { type ChangeRoadDeps, runChange } from '../../../src/runner/change-road.
 import { type ChatNotifier, startVerificationKeeper } from '../../../src/runner/verification-keeper.ts';
 import { parseVerification, VERIFICATION } from '../../../src/runner/verifications.ts';
 import type { Actor } from '../../../src/skills/context.ts';
+import { defineSkill } from '../../../src/skills/define-skill.ts';
 import type { SkillResult } from '../../../src/skills/result.ts';
 import { fakeKube, skillContext } from '../../support/fake-kube.ts';
 import { FakeWriters } from '../../support/fake-writer.ts';
 import { runnerDeps } from '../../support/runner-deps.ts';
 import { setImage } from '../../support/test-skills.ts';
+
+/** setImage with a follow-up, as canary-start proposes one: a pending run once the change is verified. */
+const setImageThenCanary = defineSkill({
+  ...setImage,
+  name: 'thing-set-image-then-canary',
+  grammar: { command: 'set-image-then-canary', positional: ['name', 'image'] },
+  async propose(input, ctx) {
+    const proposal = await setImage.propose(input, ctx);
+    return {
+      ...proposal,
+      followUp: { kind: 'canary', summary: 'The canary run starts now.', state: { stable: input.name } },
+    };
+  },
+});
 
 const bob: Actor = {
   surface: 'slack',
@@ -43,9 +58,9 @@ beforeEach(() => {
   deps.changes = changes;
 });
 
-function change(input: Record<string, unknown>) {
+function change(input: Record<string, unknown>, skill: typeof setImage = setImage) {
   return runChange(changes, {
-    skill: setImage,
+    skill,
     input,
     actor: bob,
     requestId: 'req-1',
@@ -151,5 +166,70 @@ describe('stored verifications', () => {
     await keeper.stop();
     expect(posted).toEqual([]);
     expect((await deps.store.runs.list(VERIFICATION, { status: ['active'] })).length).toBe(1);
+  });
+
+  it('starts the follow-up (a canary run) once when verified in the request, with the run id in the answer', async () => {
+    const result = await change({ name: 'checkout', image: 'shop/checkout:v2' }, setImageThenCanary);
+    const canaries = await deps.store.runs.list('canary');
+    expect(canaries.map((r) => [r.status, r.state])).toEqual([['pending', { stable: 'checkout' }]]);
+    expect(result.summary).toBe(
+      `Done and verified: set image of deploy/checkout to shop/checkout:v2. The canary run starts now. (run ${canaries[0]?.id}).`,
+    );
+    expect(steps).toEqual(['change.preview', 'change.apply', 'change.verify.done', 'canary.started']);
+  });
+
+  it('starts the follow-up when the keeper resumes the verification after a restart and it ends done', async () => {
+    writers.rollouts = ['unreachable'];
+    await change({ name: 'checkout', image: 'shop/checkout:v2' }, setImageThenCanary);
+    // The request ended without a verdict: no canary run yet, but the verification carries it.
+    expect(await deps.store.runs.list('canary')).toEqual([]);
+    const [stored] = await deps.store.runs.list(VERIFICATION, { status: ['active'] });
+    const followUpId = stored && parseVerification(stored).followUp?.id;
+    expect(followUpId).toBeTypeOf('string');
+
+    const { notifier, posted } = notices();
+    const keeper = startVerificationKeeper({
+      runner: deps,
+      changes: { ...changes, owner: 'second' },
+      notifier,
+      logger: pino({ level: 'silent' }),
+      intervalMs: 3_600_000,
+    });
+    clock = new Date('2026-11-25T09:00:11Z');
+    writers.rollouts = ['done'];
+    expect(await keeper.sweep()).toBe(1);
+    await keeper.settled();
+    await keeper.stop();
+
+    const canaries = await deps.store.runs.list('canary');
+    expect(canaries.map((r) => [r.id, r.status, r.state])).toEqual([
+      [followUpId, 'pending', { stable: 'checkout' }],
+    ]);
+    expect(posted[0]?.result.summary).toContain(`The canary run starts now. (run ${followUpId}).`);
+    const audit = (await deps.store.audit.tail(10)).filter((r) => r.requestId === 'req-1').map((r) => r.type);
+    expect(audit).toEqual(['change.verify.resumed', 'change.verify.done', 'canary.started']);
+    expect((await deps.store.runs.list(VERIFICATION))[0]?.status).toBe('done');
+  });
+
+  it('does not start the follow-up when the resumed verification fails and is rolled back', async () => {
+    writers.rollouts = ['unreachable'];
+    await change(
+      { name: 'checkout', image: 'shop/checkout:bad', previous: 'shop/checkout:v1' },
+      setImageThenCanary,
+    );
+    const keeper = startVerificationKeeper({
+      runner: deps,
+      changes,
+      notifier: notices().notifier,
+      logger: pino({ level: 'silent' }),
+      intervalMs: 3_600_000,
+    });
+    clock = new Date('2026-11-25T09:00:11Z');
+    writers.rollouts = ['failed', 'done'];
+    expect(await keeper.sweep()).toBe(1);
+    await keeper.settled();
+    await keeper.stop();
+    expect(await deps.store.runs.list('canary')).toEqual([]);
+    expect((await deps.store.runs.list(VERIFICATION))[0]?.status).toBe('rolled-back');
   });
 });
