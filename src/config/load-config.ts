@@ -238,20 +238,32 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
   return out;
 }
 
-/** The config as lines of `path = value`, secrets shown only as set or unset. */
+/** Whether a config path holds a secret; `*` in SECRET_PATHS stands for a list index. */
+function isSecretPath(path: string): boolean {
+  return SECRET_PATHS.some((secret) =>
+    new RegExp(`^${secret.replaceAll('.', '\\.').replaceAll('*', '\\d+')}$`).test(path),
+  );
+}
+
+/** The config as lines of `path = value`, secrets shown only as set or unset (also inside lists). */
 export function describeConfig(config: Config): string[] {
   const lines: string[] = [];
   const walk = (value: unknown, path: string): void => {
-    if (SECRET_PATHS.includes(path)) {
+    if (isSecretPath(path)) {
       lines.push(`${path} = ${value === undefined ? '(unset)' : '(set, hidden)'}`);
     } else if (isRecord(value)) {
       for (const [key, child] of Object.entries(value)) walk(child, path ? `${path}.${key}` : key);
+    } else if (Array.isArray(value) && value.some(isRecord)) {
+      value.forEach((child, i) => {
+        walk(child, `${path}.${i}`);
+      });
     } else if (value !== undefined) {
       lines.push(`${path} = ${JSON.stringify(value)}`);
     }
   };
   walk(config, '');
   for (const secret of SECRET_PATHS) {
+    if (secret.includes('*')) continue;
     if (!lines.some((l) => l.startsWith(`${secret} =`))) lines.push(`${secret} = (unset)`);
   }
   return lines.sort();

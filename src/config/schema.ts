@@ -320,4 +320,5 @@ export const SECRET_PATHS: readonly string[] = [
   'llm.apiKey',
   'alerts.token',
   'alerts.basicAuth.password',
+  'pipelines.catalog.*.secret',
 ];

@@ -126,6 +126,25 @@ describe('describeConfig', () => {
     expect(text).not.toContain('xapp-456-secret');
     expect(text).not.toContain('pa55');
   });
+
+  it('hides secrets inside lists, e.g. the HMAC key of a webhook pipeline', () => {
+    const path = file(
+      [
+        'pipelines:',
+        '  catalog:',
+        '    - name: ci',
+        '      type: webhook',
+        '      namespace: shop',
+        '      url: https://ci.example.com/hooks/wheelhouse',
+        '      secret: hmac-key-0123456789-abcdef',
+        '',
+      ].join('\n'),
+    );
+    const text = describeConfig(loadConfig({ env: {}, configPath: path }).config).join('\n');
+    expect(text).toContain('pipelines.catalog.0.secret = (set, hidden)');
+    expect(text).toContain('pipelines.catalog.0.url = "https://ci.example.com/hooks/wheelhouse"');
+    expect(text).not.toContain('hmac-key-0123456789');
+  });
 });
 
 describe('the example config file', () => {
