@@ -284,9 +284,11 @@ export class ThreadKeeper {
       state = parseIncidentState(claimed.state);
       const shown = state.revision;
       const { ts } = await this.#o.poster.post(state.channel, this.#o.view(id, state, new Date(now)));
+      // The interval counts from when the post landed: a Retry-After wait must not shorten it.
+      const posted = new Date(Math.max(now, this.#clock.now())).toISOString();
       run = await this.#mutate(id, (s) => ({
         ...s,
-        root: { ts, channel: s.channel, shownRevision: shown, updatedAt: new Date(now).toISOString() },
+        root: { ts, channel: s.channel, shownRevision: shown, updatedAt: posted },
         posting: undefined,
       }));
       if (run === undefined) return;
@@ -340,6 +342,17 @@ export class ThreadKeeper {
                 : undefined,
             );
             throw error;
+          }
+          // The update may have waited for the chat.update budget or a Retry-After: the next one is
+          // due an interval after this one landed, not after it was claimed.
+          const landed = this.#clock.now();
+          if (landed > now) {
+            const after = await this.#mutate(id, (s) =>
+              s.root && s.root.ts === root.ts && Date.parse(s.root.updatedAt) < landed
+                ? { ...s, root: { ...s.root, updatedAt: new Date(landed).toISOString() } }
+                : undefined,
+            );
+            if (after !== undefined) state = parseIncidentState(after.state);
           }
           if (state.revision > revision) this.#later(id, this.#interval);
         }

@@ -80,8 +80,10 @@ export class BotProcess {
     pidFile: string;
     /** Entry point relative to repoDir. @default 'src/cli.ts' */
     entry?: string;
+    /** HTTP port, e.g. the one Alertmanager posts to. @default a free port */
+    httpPort?: number;
   }): Promise<BotProcess> {
-    const httpPort = await freePort();
+    const httpPort = options.httpPort ?? (await freePort());
     const inspectPort = await freePort();
     // The pinned Node (node_modules/node) itself, not a wrapper, so the pid is the bot's.
     const node = realpathSync(join(options.repoDir, 'node_modules/.bin/node'));

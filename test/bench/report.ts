@@ -125,6 +125,28 @@ export function renderSummary(r: Results): string {
   }
   lines.push('', `Target ${yes(r.slack.met)}.`, '');
 
+  if (r.alerts) {
+    const a = r.alerts;
+    lines.push(
+      `## Alert → enriched thread (target: p95 < ${fmtMs(a.targetP95Ms)} from the webhook)`,
+      '',
+      `${a.samples} new alert groups about the seeded crash-looping pod \`shop/${a.pod}\`, one every ${fmtMs(a.spacingMs)}, raised in the harness's real Alertmanager (\`POST /api/v2/alerts\`; ${a.alertmanager}), which posts them to the bot process's \`/alerts\`; enriched = the enrichment message and its PNG charts complete at the Slack peer. By hand = the commands below as fresh processes one after another, machine time only (no reading, no typing).`,
+      '',
+      '| path | p50 | p95 | max | n | Wheelhouse ÷ by hand, p50 / p95 |',
+      '| --- | --- | --- | --- | --- | --- |',
+      `| Wheelhouse: webhook taken → enriched thread | ${fmtMs(a.fromWebhook.p50)} | ${fmtMs(a.fromWebhook.p95)} | ${fmtMs(a.fromWebhook.max)} | ${a.fromWebhook.n} | ${x(a.ratioP50)} / ${x(a.ratioP95)} |`,
+      `| Wheelhouse: raised in Alertmanager → enriched thread | ${fmtMs(a.fromAlertmanager.p50)} | ${fmtMs(a.fromAlertmanager.p95)} | ${fmtMs(a.fromAlertmanager.max)} | ${a.fromAlertmanager.n} | – |`,
+      `| by hand: ${a.byHandSteps.length} commands | ${fmtMs(a.byHand.p50)} | ${fmtMs(a.byHand.p95)} | ${fmtMs(a.byHand.max)} | ${a.byHand.n} | – |`,
+      '',
+      '| by-hand step | p50 | p95 |',
+      '| --- | --- | --- |',
+      ...a.byHandSteps.map((s) => `| \`${s.command}\` | ${fmtMs(s.wall.p50)} | ${fmtMs(s.wall.p95)} |`),
+      '',
+      `${a.complete} of ${a.fromWebhook.n} threads named deploy/crashy and had their PNG charts. The alerts started a minute before they were raised (as a Prometheus alert with \`for: 1m\` has), so Alertmanager sends a new group at once, not after group_wait. Target ${yes(a.met)}${a.missing ? ` (${a.missing} threads never enriched)` : ''}.`,
+      '',
+    );
+  }
+
   if (r.cleanup) {
     lines.push(
       `Clean-up: ${fmtMs(r.cleanup.ms)}; bench namespaces left ${r.cleanup.namespacesLeft}, bench nodes left ${r.cleanup.nodesLeft}${r.cleanup.errors.length ? `; errors: ${r.cleanup.errors.join('; ')}` : ''}.`,

@@ -2,11 +2,13 @@
  * `npm run bench` (via test/harness/bench.sh): Wheelhouse side by side with kubectl on the harness's
  * real API server. Creates 5,000 pods over 50 namespaces (then 20,000), times answers through the
  * one road (`runner.handle`) against fresh kubectl processes, reads the bot's memory as its own
- * process, measures Slack acknowledgements under 50 concurrent slash commands, and cleans up.
- * Writes bench-results/results.json and bench-results/summary.md.
+ * process, measures Slack acknowledgements under 50 concurrent slash commands, times alert →
+ * enriched thread through the harness's real Alertmanager beside the same facts by hand
+ * (alert-latency.ts), and cleans up. Writes bench-results/results.json and bench-results/summary.md.
  *
  * Settings (env): WH_E2E_DIR, WH_BENCH_OUT, WH_BENCH_QUERIES, WH_BENCH_KUBECTL_RUNS,
- * WH_BENCH_SLACK_ROUNDS, WH_BENCH_SLACK_CONCURRENCY, WH_BENCH_SKIP_20K, WH_BENCH_MAX_MINUTES;
+ * WH_BENCH_SLACK_ROUNDS, WH_BENCH_SLACK_CONCURRENCY, WH_BENCH_SKIP_20K, WH_BENCH_MAX_MINUTES,
+ * WH_BENCH_SKIP_ALERTS, WH_BENCH_ALERT_SAMPLES, WH_BENCH_ALERT_SPACING_MS, WH_BENCH_BY_HAND_ROUNDS;
  * see test/bench/README.md.
  */
 import { execFileSync } from 'node:child_process';
@@ -19,9 +21,11 @@ import pino from 'pino';
 import { loadConfig } from '../../src/config/load-config.ts';
 import type { KubeIdentity } from '../../src/kube/types.ts';
 import { buildWheelhouse, type Wheelhouse } from '../../src/main.ts';
+import { startAlertGate } from '../support/alert-gate.ts';
 import { SlackPeer } from '../support/slack-peer.ts';
 import { slashCommandRequest } from '../support/slack-signing.ts';
 import { AdminApi } from './admin-api.ts';
+import { type AlertLatency, measureAlertLatency } from './alert-latency.ts';
 import { BotProcess } from './bot-process.ts';
 import {
   type CleanupReport,
@@ -59,6 +63,10 @@ const SETTINGS = {
   settleTimeoutS: num('WH_BENCH_SETTLE_TIMEOUT_S', 300),
   settleTimeout20kS: num('WH_BENCH_SETTLE_TIMEOUT_20K_S', 900),
   maxMinutes: num('WH_BENCH_MAX_MINUTES', 60),
+  skipAlerts: process.env['WH_BENCH_SKIP_ALERTS'] === '1',
+  alertSamples: num('WH_BENCH_ALERT_SAMPLES', 20),
+  alertSpacingMs: num('WH_BENCH_ALERT_SPACING_MS', 1200),
+  byHandRounds: num('WH_BENCH_BY_HAND_ROUNDS', 8),
   podsPerNode: 5000,
   out: resolve(REPO, process.env['WH_BENCH_OUT'] ?? 'bench-results'),
 };
@@ -152,6 +160,8 @@ export interface Results {
     target: number;
     met: boolean | undefined;
   };
+  /** Alert → enriched thread through the harness's Alertmanager, beside the same facts by hand. */
+  alerts?: AlertLatency | undefined;
   cleanup?: CleanupReport;
   notes: string[];
   errors: string[];
@@ -324,21 +334,110 @@ async function measureBot(bot: BotProcess, how: string, readyMs: number): Promis
   return m;
 }
 
-async function startBot(name: string, configFile: string): Promise<{ bot: BotProcess; readyMs: number }> {
+async function startBot(
+  name: string,
+  configFile: string,
+  extra: { env?: Record<string, string>; httpPort?: number } = {},
+): Promise<{ bot: BotProcess; readyMs: number; dataDir: string }> {
   if (!peer) throw new Error('the Slack peer is not running');
   const dataDir = join(scratch, name);
   mkdirSync(dataDir, { recursive: true });
   const bot = await BotProcess.start({
     name,
     repoDir: REPO,
-    env: botEnv(dataDir, peer.apiUrl, configFile),
+    env: { ...botEnv(dataDir, peer.apiUrl, configFile), ...extra.env },
     logFile: join(logsDir, `${name}.log`),
     pidFile,
+    ...(extra.httpPort === undefined ? {} : { httpPort: extra.httpPort }),
   });
   bots.add(bot);
   const readyMs = await bot.waitReady(300_000);
   log(`${name} (pid ${bot.pid}) ready after ${(readyMs / 1000).toFixed(1)} s`);
-  return { bot, readyMs };
+  return { bot, readyMs, dataDir };
+}
+
+/**
+ * Alert → enriched thread: a bot process with alerts enabled behind a gate on the port the harness's
+ * Alertmanager posts to (test/harness/observability-up.sh), alerts about the seeded crashy pod raised
+ * in that Alertmanager, and the same facts by hand with kubectl and one PromQL query.
+ */
+async function alertPhase(identityConfig: string): Promise<void> {
+  const obsEnv = join(E2E_DIR, 'observability', 'env');
+  let obs: Record<string, string>;
+  try {
+    obs = readEnvFile(obsEnv);
+  } catch {
+    results.notes.push(`alert latency not measured: no ${obsEnv} (run test/harness/observability-up.sh)`);
+    return;
+  }
+  const alertmanagerUrl = obs['WH_E2E_ALERTMANAGER_URL'];
+  const prometheusUrl = obs['WH_E2E_PROMETHEUS_URL'];
+  const webhook = obs['WH_E2E_BOT_WEBHOOK_URL'];
+  const target = webhook ? new URL(webhook) : undefined;
+  if (
+    !alertmanagerUrl ||
+    !prometheusUrl ||
+    !target ||
+    target.hostname !== '127.0.0.1' ||
+    target.pathname !== '/alerts'
+  ) {
+    results.notes.push(
+      `alert latency not measured: ${obsEnv} has no usable Alertmanager, Prometheus or webhook URL`,
+    );
+    return;
+  }
+  const configFile = join(scratch, 'wheelhouse-alerts.yaml');
+  writeFileSync(
+    configFile,
+    [
+      readFileSync(identityConfig, 'utf8').trimEnd(),
+      'alerts:',
+      '  enabled: true',
+      // Accepts Alertmanager with or without the token observability-up.sh may have given it.
+      '  allowUnauthenticated: true',
+      `  defaultChannel: ${CHANNEL}`,
+      `  alertmanagerUrl: "${alertmanagerUrl}"`,
+      '',
+    ].join('\n'),
+  );
+  const { bot, dataDir } = await startBot('bot-alerts', configFile, {
+    env: { WH_PROMETHEUS_URL: prometheusUrl },
+  });
+  // The gate takes the port Alertmanager posts to and passes only the bench's own groups: the seed
+  // rules' groups stay undelivered for the e2e tests' bots (Alertmanager would not resend them
+  // within repeat_interval).
+  const gate = await startAlertGate({
+    port: Number(target.port),
+    target: () => bot.url,
+    owns: (groupKey) => groupKey.includes('WhBenchAlert'),
+  }).catch(async (error: unknown) => {
+    await bot.stop();
+    bots.delete(bot);
+    throw error;
+  });
+  try {
+    if (!peer) throw new Error('the Slack peer is not running');
+    log(`alert → enriched thread: ${SETTINGS.alertSamples} alert groups through ${alertmanagerUrl}`);
+    results.alerts = await measureAlertLatency({
+      peer,
+      channel: CHANNEL,
+      botDataDir: dataDir,
+      alertmanagerUrl,
+      prometheusUrl,
+      kubectl: KUBECTL,
+      samples: SETTINGS.alertSamples,
+      spacingMs: SETTINGS.alertSpacingMs,
+      byHandRounds: SETTINGS.byHandRounds,
+    });
+    const a = results.alerts;
+    log(
+      `  alert → enriched thread: Wheelhouse p50 ${a.fromWebhook.p50} / p95 ${a.fromWebhook.p95} ms vs by hand p50 ${a.byHand.p50} / p95 ${a.byHand.p95} ms → ${a.ratioP50}× / ${a.ratioP95}×`,
+    );
+  } finally {
+    await gate.close();
+    await bot.stop();
+    bots.delete(bot);
+  }
 }
 
 async function slackRounds(bot: BotProcess, phase: number, pods: number): Promise<void> {
@@ -773,6 +872,20 @@ async function main(): Promise<void> {
   await measureBot(idle.bot, 'idle: seed scenario only', idle.readyMs);
   await idle.bot.stop();
   bots.delete(idle.bot);
+
+  // ---- alert → enriched thread, with only the seed scenario in the cluster
+  if (SETTINGS.skipAlerts) {
+    results.notes.push(
+      `alert → enriched thread not measured: ${process.env['WH_BENCH_SKIP_ALERTS_WHY'] ?? 'WH_BENCH_SKIP_ALERTS=1'}`,
+    );
+  } else {
+    const phaseStarted = performance.now();
+    await alertPhase(configFile).catch((error: unknown) => {
+      results.errors.push(`alert latency: ${error instanceof Error ? error.message : String(error)}`);
+      log(`alert latency failed: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    log(`alert phase took ${(ms(phaseStarted) / 1000).toFixed(1)} s`);
+  }
 
   // ---- 1. 5,000 pods
   log(

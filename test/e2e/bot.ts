@@ -50,6 +50,8 @@ export interface E2eBotOptions {
   peer?: SlackPeer;
   /** Another kubeconfig (with the same contexts), e.g. one that reaches the API server through a proxy. */
   kubeconfig?: string;
+  /** Another HTTP port (0: any free one); default the one Alertmanager posts to and Prometheus scrapes. */
+  httpPort?: number;
 }
 
 /** A message the bot posted, with its visible text. */
@@ -133,7 +135,7 @@ export async function startE2eBot(options: E2eBotOptions = {}): Promise<E2eBot> 
       WH_DATA_DIR: dataDir,
       WH_HTTP_HOST: '127.0.0.1',
       // The port Prometheus scrapes as job "wheelhouse" (test/harness/observability-up.sh).
-      WH_HTTP_PORT: e2e.botPort,
+      WH_HTTP_PORT: options.httpPort === undefined ? e2e.botPort : String(options.httpPort),
       WH_LOG_LEVEL: 'warn',
       WH_PROMETHEUS_URL: e2e.prometheusUrl,
       WH_SLACK_MODE: 'http',

@@ -4,7 +4,9 @@
 #   bash test/harness/bench.sh          # ~15 min on 2 cores; results in bench-results/
 #
 # Ensures system packages and the cluster (reused when healthy, and then left running; stopped at
-# the end only if this script started it), runs test/bench/run-bench.ts, prints the summary.
+# the end only if this script started it), the seed scenario and the observability side
+# (Prometheus, Alertmanager, exporter; likewise reused or started and stopped again) for the
+# alert → enriched thread figures, runs test/bench/run-bench.ts, prints the summary.
 # The driver removes everything it created (namespaces bench-NN, nodes bench-node-N, the bench RBAC,
 # its bot processes) on success, failure or Ctrl-C; the trap below repeats that with kubectl in case
 # the driver itself died. The seed scenario (shop, payments) is never touched.
@@ -20,6 +22,7 @@ OUT="${WH_BENCH_OUT:-bench-results}"
 case "$OUT" in /*) ;; *) OUT="$WH_REPO_DIR/$OUT" ;; esac
 mkdir -p "$OUT"
 STARTED_CLUSTER=0
+STARTED_OBS=0
 
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 fallback_cleanup() {
@@ -51,6 +54,10 @@ fallback_cleanup() {
     wh_kubectl --context admin delete nodes -l wheelhouse.test/bench=true,type=kwok-bench --ignore-not-found >/dev/null 2>&1 || true
     wh_kubectl --context admin delete clusterrolebinding,clusterrole -l wheelhouse.test/bench=true --ignore-not-found >/dev/null 2>&1 || true
   fi
+  if [ "$STARTED_OBS" = 1 ]; then
+    wh_log "stopping the observability side this bench started"
+    "$HARNESS_DIR/observability-down.sh" || true
+  fi
   if [ "$STARTED_CLUSTER" = 1 ]; then
     wh_log "stopping the cluster this bench started"
     "$HARNESS_DIR/cluster-down.sh" || true
@@ -79,6 +86,18 @@ else
   export WH_BENCH_CLUSTER="started by the bench"
 fi
 rm -f "$up_log"
+
+if [ "${WH_BENCH_SKIP_ALERTS:-0}" != 1 ]; then
+  wh_log "bench: seed scenario and observability (for alert → enriched thread)"
+  if ! { [ -f "$WH_E2E_DIR/observability/env" ] &&
+    curl -s --max-time 2 "http://127.0.0.1:${WH_PROMETHEUS_PORT:-29090}/-/ready" >/dev/null 2>&1; }; then
+    STARTED_OBS=1
+  fi
+  if ! bash "$HARNESS_DIR/seed.sh" || ! bash "$HARNESS_DIR/observability-up.sh"; then
+    wh_log "seed or observability-up failed: the alert figures are skipped"
+    export WH_BENCH_SKIP_ALERTS=1 WH_BENCH_SKIP_ALERTS_WHY="seed.sh or observability-up.sh failed"
+  fi
+fi
 
 export WH_E2E_DIR
 wh_log "bench: running test/bench/run-bench.ts (results in $OUT)"

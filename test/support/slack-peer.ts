@@ -190,6 +190,11 @@ export class SlackPeer {
     return method === undefined ? [...this.#calls] : this.#calls.filter((c) => c.method === method);
   }
 
+  /** When `call` was recorded, as wall-clock epoch milliseconds (comparable with Date.now()). */
+  wallTimeOf(call: PeerCall): number {
+    return Date.now() - (performance.now() - this.#started - call.at);
+  }
+
   /** Messages accepted (chat.postMessage and chat.postEphemeral), optionally in one channel. */
   messages(channel?: string): PeerMessage[] {
     return channel === undefined ? [...this.#messages] : this.#messages.filter((m) => m.channel === channel);

@@ -49,7 +49,21 @@ class FakePoster implements IncidentPoster {
   calls: PosterCall[] = [];
   #n = 0;
   failPosts = 0;
+  /** While set, post and update wait until `release()` (a budget or Retry-After wait in Slack's poster). */
+  holding = false;
+  #held: Array<() => void> = [];
+  get held(): number {
+    return this.#held.length;
+  }
+  release(): void {
+    this.holding = false;
+    for (const resume of this.#held.splice(0)) resume();
+  }
+  async #hold(): Promise<void> {
+    if (this.holding) await new Promise<void>((resolve) => this.#held.push(resolve));
+  }
   async post(channel: string, view: IncidentView) {
+    await this.#hold();
     if (this.failPosts > 0) {
       this.failPosts -= 1;
       throw new Error('slack is down');
@@ -60,6 +74,7 @@ class FakePoster implements IncidentPoster {
     return { ts };
   }
   async update(channel: string, ts: string, view: IncidentView) {
+    await this.#hold();
     this.calls.push({ kind: 'update', channel, ts, view });
   }
   async reply(channel: string, threadTs: string, message: SkillResult) {
@@ -169,6 +184,53 @@ describe('ThreadKeeper', () => {
     expect(poster.of('update')[0]?.view.counts).toMatchObject({ firing: 3, total: 3 });
     expect(poster.of('update')[0]?.ts).toBe(poster.of('post')[0]?.ts);
     expect(poster.of('post')).toHaveLength(1);
+  });
+
+  it('counts the interval from when an update landed, not from when it was claimed', async () => {
+    const { keeper, poster, clock } = setup();
+    const a = alertOf('a', 'firing');
+    const b = alertOf('b', 'firing');
+    const c = alertOf('c', 'firing');
+    await keeper.receive(groupPayload('Crash', [a]));
+    await keeper.settled();
+    await keeper.receive(groupPayload('Crash', [a, b]));
+    await keeper.settled();
+    // The update is claimed at +10 s, then waits 15 s (the chat.update budget, a Retry-After).
+    poster.holding = true;
+    clock.advance(10_000);
+    while (poster.held === 0) await new Promise((resolve) => setImmediate(resolve));
+    clock.advance(15_000);
+    await keeper.receive(groupPayload('Crash', [a, b, c]));
+    poster.release();
+    await keeper.settled();
+    expect(poster.of('update')).toHaveLength(1);
+    // Landed at +25 s: the next update is due at +35 s, although +20 s has passed already.
+    clock.advance(9_999);
+    await keeper.settled();
+    expect(poster.of('update')).toHaveLength(1);
+    clock.advance(1);
+    await keeper.settled();
+    expect(poster.of('update')).toHaveLength(2);
+    expect(poster.of('update')[1]?.view.counts).toMatchObject({ firing: 3, total: 3 });
+  });
+
+  it('counts the first interval from when the root post landed', async () => {
+    const { keeper, poster, clock } = setup();
+    const a = alertOf('a', 'firing');
+    poster.holding = true;
+    await keeper.receive(groupPayload('Crash', [a]));
+    while (poster.held === 0) await new Promise((resolve) => setImmediate(resolve));
+    clock.advance(8_000);
+    poster.release();
+    await keeper.settled();
+    await keeper.receive(groupPayload('Crash', [a, alertOf('b', 'firing')]));
+    await keeper.settled();
+    clock.advance(9_999);
+    await keeper.settled();
+    expect(poster.of('update')).toHaveLength(0);
+    clock.advance(1);
+    await keeper.settled();
+    expect(poster.of('update')).toHaveLength(1);
   });
 
   it('shows partial resolution as counts, then resolution with its duration and a closing note', async () => {
@@ -370,5 +432,5 @@ describe('ThreadKeeper', () => {
         .at(-1);
       expect(last?.view.counts.firing).toBe(50);
     }
-  });
+  }, 30_000); // a thousand store round-trips: slow on a loaded CI machine, never timing-dependent
 });
