@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AuditEntry } from '../audit/audit-record.ts';
+import { type AuditEntry, auditActor } from '../audit/audit-record.ts';
 import { toWheelhouseError, WheelhouseError } from '../errors.ts';
 import { evaluate, type Plan } from '../policy/evaluate.ts';
 import type { Policy } from '../policy/policy-schema.ts';
@@ -97,15 +97,7 @@ async function run(
     type,
     requestId,
     time: startedAt.toISOString(),
-    actor: {
-      surface: actor.surface,
-      id: actor.id,
-      name: actor.name,
-      channel: actor.channel,
-      thread: actor.thread,
-      kubeUser: actor.kube?.user,
-      kubeGroups: actor.kube?.groups,
-    },
+    actor: auditActor(actor),
     text: request.text,
     plan: null,
     skill: null,

@@ -31,6 +31,26 @@ export interface AuditEntry {
   durationMs: number;
 }
 
+/** Who, as the audit records it: the chat user, where, and the Kubernetes identity acted as. */
+export function auditActor(actor: {
+  surface: string;
+  id: string;
+  name?: string | undefined;
+  channel?: string | undefined;
+  thread?: string | undefined;
+  kube?: { user: string; groups: string[] } | undefined;
+}): AuditEntry['actor'] {
+  return {
+    surface: actor.surface,
+    id: actor.id,
+    name: actor.name,
+    channel: actor.channel,
+    thread: actor.thread,
+    kubeUser: actor.kube?.user,
+    kubeGroups: actor.kube?.groups,
+  };
+}
+
 /** A stored, hash-chained audit record. */
 export interface AuditRecord extends AuditEntry {
   seq: number;

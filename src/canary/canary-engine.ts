@@ -1,6 +1,6 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { AuditEntry } from '../audit/audit-record.ts';
+import { type AuditEntry, auditActor } from '../audit/audit-record.ts';
 import type { DesiredChange, KubeWriter, KubeWriterFactory } from '../changes/types.ts';
 import { isWheelhouseError } from '../errors.ts';
 import type { KubeIdentity, KubeReader } from '../kube/types.ts';
@@ -430,15 +430,7 @@ export class CanaryEngine {
       type,
       requestId: state.requestId,
       time: this.#deps.now().toISOString(),
-      actor: {
-        surface: actor.surface,
-        id: actor.id,
-        name: actor.name,
-        channel: actor.channel,
-        thread: actor.thread,
-        kubeUser: actor.kube?.user,
-        kubeGroups: actor.kube?.groups,
-      },
+      actor: auditActor(actor),
       text: `(canary: ${state.summary})`,
       plan: null,
       skill: 'canary-start',

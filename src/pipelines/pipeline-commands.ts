@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ApprovalRecord, ApprovalStore } from '../approvals/types.ts';
-import type { AuditEntry } from '../audit/audit-record.ts';
+import { type AuditEntry, auditActor } from '../audit/audit-record.ts';
 import { toWheelhouseError, WheelhouseError } from '../errors.ts';
 import { type Decision, evaluate } from '../policy/evaluate.ts';
 import type { Policy } from '../policy/policy-schema.ts';
@@ -544,15 +544,7 @@ async function appendAudit(
     type,
     requestId: request.requestId,
     time: deps.now().toISOString(),
-    actor: {
-      surface: actor.surface,
-      id: actor.id,
-      name: actor.name,
-      channel: actor.channel,
-      thread: actor.thread,
-      kubeUser: actor.kube?.user,
-      kubeGroups: actor.kube?.groups,
-    },
+    actor: auditActor(actor),
     text: request.text,
     plan: null,
     skill: 'pipeline-run',

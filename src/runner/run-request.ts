@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { AuditEntry } from '../audit/audit-record.ts';
+import { type AuditEntry, auditActor } from '../audit/audit-record.ts';
 import type { ChangeProposal } from '../changes/types.ts';
 import { toWheelhouseError, WheelhouseError } from '../errors.ts';
 import type { KubeClient } from '../kube/types.ts';
@@ -551,15 +551,7 @@ function auditEntry(
     type: 'request',
     requestId,
     time: startedAt.toISOString(),
-    actor: {
-      surface: actor.surface,
-      id: actor.id,
-      name: actor.name,
-      channel: actor.channel,
-      thread: actor.thread,
-      kubeUser: actor.kube?.user,
-      kubeGroups: actor.kube?.groups,
-    },
+    actor: auditActor(actor),
     text: request.text,
     plan: trace.plan && trace.llm ? { ...trace.plan, llm: trace.llm } : trace.plan,
     skill: trace.skill?.name ?? null,
