@@ -6,6 +6,7 @@ import type { ApprovalRecord, ApprovalStatus, ApprovalStore, VoteResult } from '
 import { type AuditEntry, type AuditRecord, GENESIS_HASH, sealRecord } from '../audit/audit-record.ts';
 import { parseApproval } from './approval-row.ts';
 import { type AuditRow, fromRow, toRow } from './audit-row.ts';
+import { runRow } from './run-row.ts';
 import type { NewRun, RunRecord, RunStore } from './run-store.ts';
 import type { AuditLog, Idempotency, Store } from './types.ts';
 
@@ -262,19 +263,6 @@ class SqliteApprovals implements ApprovalStore {
       if (record) this.#write({ ...record, where });
     });
   }
-}
-
-function runRow(row: Record<string, unknown>): RunRecord {
-  return {
-    id: String(row['id']),
-    kind: String(row['kind']),
-    key: row['key'] === null || row['key'] === undefined ? undefined : String(row['key']),
-    status: String(row['status']),
-    state: JSON.parse(String(row['state'])),
-    version: Number(row['version']),
-    createdAt: String(row['created_at']),
-    updatedAt: String(row['updated_at']),
-  };
 }
 
 class SqliteRuns implements RunStore {
