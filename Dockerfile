@@ -1,15 +1,30 @@
 # syntax=docker/dockerfile:1
 # Wheelhouse runs its TypeScript sources directly on Node 24 (type stripping), so the build stage
 # only resolves production dependencies; type checks run in CI, and no transpiled output is shipped.
+# The Node version is the one package.json pins (devDependency `node`): tests and image run the same.
+# Expected size (estimate, see README "Image"): about 470 MB uncompressed.
+ARG NODE_VERSION=24.21.0
 
-FROM node:24-bookworm-slim AS build
+FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Production dependencies only: the image's own Node runs the sources, so the pinned `node`
 # devDependency (and vitest, biome, typescript) stay out.
 RUN npm ci --omit=dev --no-audit --no-fund
 
-FROM node:24-bookworm-slim AS runtime
+FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+# Re-declared: an ARG before the first FROM is only in scope for FROM lines.
+ARG NODE_VERSION
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="wheelhouse" \
+      org.opencontainers.image.description="Kubernetes ChatOps/AIOps bot: read skills, safe changes, incident threads, audited." \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.base.name="docker.io/library/node:${NODE_VERSION}-bookworm-slim"
 # Fonts let the chart renderer draw axis labels; tini reaps children and forwards SIGTERM.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends fonts-dejavu-core tini \

@@ -309,9 +309,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       intervalMs: (parseDurationSeconds(config.changes.upkeepInterval) ?? 15) * 1000,
     }),
   );
-  alerts?.start(slack && createSlackIncidentPoster({ client: slack.client, logger }));
-  canaries.start(slack && createSlackCanaryReporter({ client: slack.client, logger }));
-  pipelines.start(slack && createSlackRunPoster({ client: slack.client, logger }));
+  // Each feature handles its requests here and registers its stepping/sweeping with the leader's loops.
+  alerts?.start(slack && createSlackIncidentPoster({ client: slack.client, logger }), leadership.loops);
+  canaries.start(slack && createSlackCanaryReporter({ client: slack.client, logger }), leadership.loops);
+  pipelines.start(slack && createSlackRunPoster({ client: slack.client, logger }), leadership.loops);
   const address = await http.listen();
   await slack?.start();
   logger.info(
@@ -324,10 +325,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     async stop() {
       // Stop taking new work first, then finish what is in flight, then release resources.
       await slack?.stop();
-      await canaries.stop();
-      await pipelines.stop();
       await leadership.stop(); // the loops stop, then the Lease is released for the next leader
       await http.close();
+      await canaries.stop();
+      await pipelines.stop();
       await alerts?.stop();
       await app.close();
     },

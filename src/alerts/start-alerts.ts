@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Config } from '../config/schema.ts';
+import { type BackgroundLoop, type LeaderLoops, type LoopRegistry, ownLoops } from '../ha/leader-loops.ts';
 import type { HttpServer } from '../http/http-server.ts';
 import { IdentityMap } from '../identity/identity-map.ts';
 import type { KubeClient } from '../kube/types.ts';
@@ -17,7 +18,7 @@ import { enrichIncident, resolveWorkload } from './enrichment.ts';
 import type { IncidentPoster } from './incident-poster.ts';
 import type { IncidentState } from './incident-state.ts';
 import { incidentView, workloadArg } from './incident-view.ts';
-import { type KeeperClock, ThreadKeeper } from './thread-keeper.ts';
+import { type KeeperClock, systemKeeperClock, ThreadKeeper } from './thread-keeper.ts';
 
 export interface AlertsOptions {
   config: Pick<Config, 'alerts' | 'policy' | 'identity' | 'llm'>;
@@ -44,8 +45,12 @@ export interface AlertsOptions {
 export interface Alerts {
   /** The chat handler with `silence` / `unsilence` in front (the Silence buttons). */
   commands(inner: RequestHandler): RequestHandler;
-  /** Starts posting (and picks up what a previous process left). Without a poster, webhooks get 503. */
-  start(poster: IncidentPoster | undefined): void;
+  /**
+   * Starts posting on this replica (webhooks and buttons are handled by every replica), and
+   * registers the sweep that picks up what a crashed replica left in `loops` (the leader's; without
+   * it, the sweep runs here). Without a poster, webhooks get 503.
+   */
+  start(poster: IncidentPoster | undefined, loops?: LoopRegistry): void;
   stop(): Promise<void>;
   /** For tests and the bench: the keeper once started. */
   readonly keeper: ThreadKeeper | undefined;
@@ -78,6 +83,7 @@ export function createAlerts(options: AlertsOptions): Alerts {
       })
     : undefined;
   let keeper: ThreadKeeper | undefined;
+  let own: LeaderLoops | undefined;
 
   const webhook = alertWebhookHandler({
     receive: (payload) => {
@@ -127,7 +133,7 @@ export function createAlerts(options: AlertsOptions): Alerts {
         newRequestId: randomUUID,
       });
     },
-    start(poster) {
+    start(poster, loops) {
       if (poster === undefined) {
         logger.warn(
           'alerts are enabled but no chat surface can post them (set SLACK_BOT_TOKEN); POST /alerts answers 503',
@@ -165,14 +171,45 @@ export function createAlerts(options: AlertsOptions): Alerts {
           : undefined,
         onEnriched: (seconds) => enriched?.observe(seconds),
       });
-      keeper.startSweeping();
+      const sweeping = keeper;
+      own = loops === undefined ? ownLoops(logger) : undefined;
+      (loops ?? own)?.add('alert-thread-sweep', () => sweepEvery(sweeping, options.clock, SWEEP_MS, logger));
       logger.info(
         { routes: settings.routes.length, defaultChannel: settings.defaultChannel },
         'alert threads started',
       );
     },
     async stop() {
+      await own?.follow();
       await keeper?.stop();
+    },
+  };
+}
+
+/** How often the leader looks for threads a crashed replica or a failed chat call left behind. */
+const SWEEP_MS = 30_000;
+
+/** The keeper's sweep, now and every `everyMs`, until stopped (then waits for the pass in flight). */
+function sweepEvery(
+  keeper: ThreadKeeper,
+  clock: KeeperClock | undefined,
+  everyMs: number,
+  logger: Logger,
+): BackgroundLoop {
+  let stopped = false;
+  let cancel: (() => void) | undefined;
+  let pass: Promise<unknown> = Promise.resolve();
+  const sweep = (): void => {
+    if (stopped) return;
+    pass = keeper.sweep().catch((err: unknown) => logger.warn({ err }, 'Alert thread sweep failed'));
+    cancel = (clock ?? systemKeeperClock).schedule(sweep, everyMs);
+  };
+  sweep();
+  return {
+    async stop() {
+      stopped = true;
+      cancel?.();
+      await pass;
     },
   };
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { mergePatch } from '../changes/targets.ts';
 import type { DesiredChange } from '../changes/types.ts';
 import type { Config } from '../config/schema.ts';
+import { type LeaderLoops, type LoopRegistry, ownLoops } from '../ha/leader-loops.ts';
 import { IdentityMap } from '../identity/identity-map.ts';
 import type { KubeClient } from '../kube/types.ts';
 import type { RunnerDeps } from '../runner/run-request.ts';
@@ -29,8 +30,12 @@ export interface CanariesOptions {
 export interface Canaries {
   /** The chat handler with the canary buttons' commands in front. */
   commands(inner: RequestHandler): RequestHandler;
-  /** Starts stepping runs (and picks up what a previous process left); without a reporter, runs are logged. */
-  start(reporter: CanaryReporter | undefined): void;
+  /**
+   * Builds the engine on this replica (a button click steps its run here at once) and registers the
+   * periodic stepping, which also picks up what a previous process left, in `loops` (the leader's;
+   * without it, stepping runs here). Without a reporter, runs are logged.
+   */
+  start(reporter: CanaryReporter | undefined, loops?: LoopRegistry): void;
   stop(): Promise<void>;
   /** For tests: the engine once started. */
   readonly engine: CanaryEngine | undefined;
@@ -49,16 +54,33 @@ export function createCanaries(options: CanariesOptions): Canaries {
   const owner = options.owner ?? `canary/${randomUUID().slice(0, 8)}`;
   const stopping = new AbortController();
   let engine: CanaryEngine | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  let own: LeaderLoops | undefined;
   let sweeping: Promise<void> = Promise.resolve();
   const seconds = (text: string, fallback: number) => parseDurationSeconds(text) ?? fallback;
 
-  const sweep = () => {
-    if (!engine || stopping.signal.aborted) return;
+  const sweep = (signal = stopping.signal) => {
+    if (!engine || signal.aborted) return;
     const current = engine;
     sweeping = sweeping
-      .then(() => current.sweep(stopping.signal))
+      .then(() => current.sweep(signal))
       .catch((err: unknown) => logger.error({ err }, 'canary sweep failed'));
+  };
+
+  /** Steps every run each tick while this process leads; on losing the lead, gives up its leases. */
+  const stepping = () => {
+    const lead = new AbortController();
+    const signal = AbortSignal.any([stopping.signal, lead.signal]);
+    const timer = setInterval(() => sweep(signal), seconds(settings.tickInterval, 5) * 1000);
+    timer.unref();
+    sweep(signal);
+    return {
+      async stop() {
+        clearInterval(timer);
+        lead.abort(new Error('no longer the leader'));
+        await sweeping;
+        await engine?.release(); // the next leader resumes at once
+      },
+    };
   };
 
   return {
@@ -83,7 +105,7 @@ export function createCanaries(options: CanariesOptions): Canaries {
         newId: randomUUID,
       });
     },
-    start(reporter) {
+    start(reporter, loops) {
       const changes = road.changes;
       if (!changes) {
         logger.info('changes are disabled, so no canary runs');
@@ -105,12 +127,11 @@ export function createCanaries(options: CanariesOptions): Canaries {
         now: road.now ?? (() => new Date()),
         logger,
       });
-      timer = setInterval(sweep, seconds(settings.tickInterval, 5) * 1000);
-      timer.unref();
-      sweep();
+      own = loops === undefined ? ownLoops(logger) : undefined;
+      (loops ?? own)?.add('canary-stepping', stepping);
     },
     async stop() {
-      clearInterval(timer);
+      await own?.follow();
       stopping.abort(new Error('Wheelhouse is stopping'));
       await sweeping;
       await engine?.release();

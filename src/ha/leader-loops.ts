@@ -11,12 +11,27 @@ export interface BackgroundLoop {
   stop(): void | Promise<void>;
 }
 
+/** Where a feature registers the loops that must run on one process only (the leader's). */
+export interface LoopRegistry {
+  add(name: string, start: () => BackgroundLoop): void;
+}
+
+/**
+ * Loops that run at once in this process, for a feature started outside `startServer` (tests,
+ * one-process tools): `follow()` stops them.
+ */
+export function ownLoops(logger: ElectionLogger): LeaderLoops {
+  const loops = new LeaderLoops(logger);
+  loops.lead();
+  return loops;
+}
+
 /**
  * The loops that must run on one process only (approval expiry and reminders, the verification
- * keeper; later canary stepping and pipeline following). Each is registered once with its starter;
+ * keeper, canary stepping, pipeline following, the alert-thread sweep). Each is registered once with its starter;
  * they all run while this process leads and stop when it stops leading.
  */
-export class LeaderLoops {
+export class LeaderLoops implements LoopRegistry {
   readonly #starters = new Map<string, () => BackgroundLoop>();
   readonly #running = new Map<string, BackgroundLoop>();
   readonly #logger: ElectionLogger;
@@ -62,6 +77,7 @@ export class LeaderLoops {
   #start(name: string, start: () => BackgroundLoop): void {
     try {
       this.#running.set(name, start());
+      this.#logger.info({ loop: name }, 'background loop started');
     } catch (err) {
       this.#logger.error({ err, loop: name }, 'background loop failed to start');
     }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
+import { type BackgroundLoop, type LeaderLoops, type LoopRegistry, ownLoops } from '../ha/leader-loops.ts';
 import type { KubeHttp } from '../kube/kube-http.ts';
 import type { KubeClient } from '../kube/types.ts';
 import type { RunnerDeps } from '../runner/run-request.ts';
@@ -29,8 +30,12 @@ export interface PipelinesOptions {
 export interface Pipelines {
   /** The chat handler with `run`, `runs`, `cancel-run`, `rerun` (and pipeline approvals) in front. */
   commands(inner: RequestHandler): RequestHandler;
-  /** Starts following runs (and picks up what a previous process left); posts with `poster` when given. */
-  start(poster: RunPoster | undefined): void;
+  /**
+   * Builds the keeper on this replica (a command steps its run here at once) and registers the
+   * periodic following, which also picks up what a previous process left, in `loops` (the leader's;
+   * without it, following runs here). Posts with `poster` when given.
+   */
+  start(poster: RunPoster | undefined, loops?: LoopRegistry): void;
   stop(): Promise<void>;
 }
 
@@ -47,6 +52,7 @@ export function createPipelines(options: PipelinesOptions): Pipelines {
   const now = () => new Date();
   const redrawAfterMs = 1500;
   let keeper: PipelineKeeper | undefined;
+  let own: LeaderLoops | undefined;
   const bot = options.kube.as(undefined);
   return {
     commands(inner) {
@@ -76,7 +82,7 @@ export function createPipelines(options: PipelinesOptions): Pipelines {
         newId: randomUUID,
       });
     },
-    start(poster) {
+    start(poster, loops) {
       keeper = new PipelineKeeper({
         runs: store.runs,
         approvals: store.approvals,
@@ -107,11 +113,37 @@ export function createPipelines(options: PipelinesOptions): Pipelines {
         logger,
         now,
       });
-      keeper.start(intervalMs);
+      const following = keeper;
+      own = loops === undefined ? ownLoops(logger) : undefined;
+      (loops ?? own)?.add('pipeline-following', () => sweepEvery(following, intervalMs, logger));
       logger.info({ pipelines: catalog.size, intervalMs }, 'pipeline runs followed');
     },
     async stop() {
+      await own?.follow();
       await keeper?.stop();
+    },
+  };
+}
+
+/** A sweep of every unfinished run, then another `intervalMs` after it ends, until stopped. */
+function sweepEvery(keeper: PipelineKeeper, intervalMs: number, logger: Logger): BackgroundLoop {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let pass: Promise<void> = Promise.resolve();
+  const tick = (): void => {
+    pass = keeper
+      .sweep()
+      .catch((err: unknown) => logger.warn({ err }, 'pipeline sweep failed; trying again later'))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, intervalMs);
+      });
+  };
+  tick();
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await pass;
     },
   };
 }
