@@ -1,3 +1,4 @@
+import type { CanaryRun } from './canary-rollback.ts';
 import type { Comparison, Results } from './run-bench.ts';
 import { fmtMb, fmtMs } from './stats.ts';
 
@@ -143,6 +144,26 @@ export function renderSummary(r: Results): string {
       ...a.byHandSteps.map((s) => `| \`${s.command}\` | ${fmtMs(s.wall.p50)} | ${fmtMs(s.wall.p95)} |`),
       '',
       `${a.complete} of ${a.fromWebhook.n} threads named deploy/crashy and had their PNG charts. The alerts started a minute before they were raised (as a Prometheus alert with \`for: 1m\` has), so Alertmanager sends a new group at once, not after group_wait. Target ${yes(a.met)}${a.missing ? ` (${a.missing} threads never enriched)` : ''}.`,
+      '',
+    );
+  }
+
+  if (r.canary) {
+    const c = r.canary;
+    const s = (v: number) => `${(v / 1000).toFixed(1)} s`;
+    const row = (label: string, k: CanaryRun) =>
+      `| ${label} | \`${k.analysis}\` | ${k.critical ? 'yes' : 'no'} | ${k.failureLimit} | ${s(k.toRunStartMs)} | ${s(k.toDecisionMs)} | ${s(k.rollbackMs)} | **${s(k.totalMs)}** | ${k.analyses} |`;
+    lines.push(
+      '## Bad canary → rollback (Wheelhouse judge vs threshold-only, Flagger default)',
+      '',
+      `A 4-pod Deployment in \`${c.namespace}\` whose stable pods answer with ${(c.stableErrorRatio * 100).toFixed(1)}% errors and whose canary pods with ${(c.canaryErrorRatio * 100).toFixed(1)}% (the harness's exporter, scraped by its Prometheus); \`/wh canary … --steps ${c.steps} --interval ${c.intervalS}s\` sent to a bot process through Slack; timed from the command to the rollback complete (canary removed, stable restored and verified: the run's \`endedAt\`). (a) Wheelhouse's default judge: success-rate is critical, the first failing analysis rolls back. (b) threshold-only as Flagger's default: the same success-rate query as a custom metric, not critical, \`failureLimit: 5\` (5 failed analyses in a row). The threshold breaks at every analysis, so the Mann-Whitney comparison (reached only when the threshold holds) never decides.`,
+      '',
+      '| analysis | `--analysis` | critical | failureLimit | command → run started | → rollback decided | decided → rolled back | command → rolled back | analyses |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      row('(a) Wheelhouse judge', c.judge),
+      row('(b) threshold-only (Flagger default)', c.thresholdOnly),
+      '',
+      `(b) ÷ (a): **${x(c.ratio)}**. Measured gap between analyses in (b): ${c.thresholdOnly.meanAnalysisGapMs === undefined ? '–' : s(c.thresholdOnly.meanAnalysisGapMs)}; (a) + 4 × that gap predicts ${s(c.thresholdOnlyPredictedMs)} for (b).`,
       '',
     );
   }

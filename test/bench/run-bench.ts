@@ -4,11 +4,13 @@
  * one road (`runner.handle`) against fresh kubectl processes, reads the bot's memory as its own
  * process, measures Slack acknowledgements under 50 concurrent slash commands, times alert →
  * enriched thread through the harness's real Alertmanager beside the same facts by hand
- * (alert-latency.ts), and cleans up. Writes bench-results/results.json and bench-results/summary.md.
+ * (alert-latency.ts), times a bad canary from `/wh canary` to rollback with Wheelhouse's judge and
+ * with a threshold-only analysis as Flagger's default (canary-rollback.ts), and cleans up. Writes bench-results/results.json and bench-results/summary.md.
  *
  * Settings (env): WH_E2E_DIR, WH_BENCH_OUT, WH_BENCH_QUERIES, WH_BENCH_KUBECTL_RUNS,
  * WH_BENCH_SLACK_ROUNDS, WH_BENCH_SLACK_CONCURRENCY, WH_BENCH_SKIP_20K, WH_BENCH_MAX_MINUTES,
- * WH_BENCH_SKIP_ALERTS, WH_BENCH_ALERT_SAMPLES, WH_BENCH_ALERT_SPACING_MS, WH_BENCH_BY_HAND_ROUNDS;
+ * WH_BENCH_SKIP_ALERTS, WH_BENCH_ALERT_SAMPLES, WH_BENCH_ALERT_SPACING_MS, WH_BENCH_BY_HAND_ROUNDS,
+ * WH_BENCH_SKIP_CANARY, WH_BENCH_CANARY_INTERVAL_S;
  * see test/bench/README.md.
  */
 import { execFileSync } from 'node:child_process';
@@ -27,6 +29,7 @@ import { slashCommandRequest } from '../support/slack-signing.ts';
 import { AdminApi } from './admin-api.ts';
 import { type AlertLatency, measureAlertLatency } from './alert-latency.ts';
 import { BotProcess } from './bot-process.ts';
+import { type CanaryRollback, canaryConfig, measureCanaryRollback } from './canary-rollback.ts';
 import {
   type CleanupReport,
   type CreationReport,
@@ -67,6 +70,8 @@ const SETTINGS = {
   alertSamples: num('WH_BENCH_ALERT_SAMPLES', 20),
   alertSpacingMs: num('WH_BENCH_ALERT_SPACING_MS', 1200),
   byHandRounds: num('WH_BENCH_BY_HAND_ROUNDS', 8),
+  skipCanary: process.env['WH_BENCH_SKIP_CANARY'] === '1',
+  canaryIntervalS: num('WH_BENCH_CANARY_INTERVAL_S', 12),
   podsPerNode: 5000,
   out: resolve(REPO, process.env['WH_BENCH_OUT'] ?? 'bench-results'),
 };
@@ -74,6 +79,8 @@ const SIGNING_SECRET = 'bench-signing-secret-0123456789';
 const CHANNEL = 'C0BENCH01';
 /** The Slack user the config maps to the bench viewer; used to ask how many pods the bot sees. */
 const PROBE_USER = 'UBENCH01';
+/** The Slack user of the canary phase, mapped to the harness's bob (edit in shop). */
+const CANARY_USER = 'UBENCHCAN1';
 /** Distinct Slack users per burst, so each request needs its own access review (Slack users are many). */
 const slackUser = (phase: number, round: number, i: number): string =>
   `U9${phase}${round}${String(i).padStart(3, '0')}`;
@@ -162,6 +169,8 @@ export interface Results {
   };
   /** Alert → enriched thread through the harness's Alertmanager, beside the same facts by hand. */
   alerts?: AlertLatency | undefined;
+  /** Bad canary → rollback, Wheelhouse's judge beside a threshold-only analysis (Flagger's default). */
+  canary?: CanaryRollback | undefined;
   cleanup?: CleanupReport;
   notes: string[];
   errors: string[];
@@ -435,6 +444,72 @@ async function alertPhase(identityConfig: string): Promise<void> {
     );
   } finally {
     await gate.close();
+    await bot.stop();
+    bots.delete(bot);
+  }
+}
+
+/**
+ * Bad canary → rollback: a bot process with canaries configured (and the threshold-only custom
+ * metric), the harness's Prometheus and exporter; see canary-rollback.ts.
+ */
+async function canaryPhase(): Promise<void> {
+  const obsEnv = join(E2E_DIR, 'observability', 'env');
+  let obs: Record<string, string>;
+  try {
+    obs = readEnvFile(obsEnv);
+  } catch {
+    results.notes.push(`canary rollback not measured: no ${obsEnv} (run test/harness/observability-up.sh)`);
+    return;
+  }
+  const prometheusUrl = obs['WH_E2E_PROMETHEUS_URL'];
+  const exporterUrl = obs['WH_E2E_EXPORTER_URL'];
+  if (!prometheusUrl || !exporterUrl) {
+    results.notes.push(`canary rollback not measured: ${obsEnv} has no Prometheus or exporter URL`);
+    return;
+  }
+  if (!peer) throw new Error('the Slack peer is not running');
+  peer.addUser({ id: CANARY_USER, name: 'bench-canary' });
+  const run = Date.now().toString(36).slice(-5);
+  const names = { judge: `bench-cj-${run}`, thresholdOnly: `bench-ct-${run}` };
+  const configFile = join(scratch, 'wheelhouse-canary.yaml');
+  writeFileSync(
+    configFile,
+    [
+      'identity:',
+      '  users:',
+      `    - { slack: ${CANARY_USER}, kubeUser: bob, groups: ["wheelhouse:chat"] }`,
+      '  unmapped: deny',
+      ...canaryConfig({ rateWindowS: 15, thresholdOnlyWorkload: names.thresholdOnly }),
+      '',
+    ].join('\n'),
+  );
+  const { bot, dataDir } = await startBot('bot-canary', configFile, {
+    env: { WH_PROMETHEUS_URL: prometheusUrl },
+  });
+  try {
+    log(
+      `canary: bad canary (8% vs 0.5% errors) → rollback, interval ${SETTINGS.canaryIntervalS} s, judge then threshold-only`,
+    );
+    results.canary = await measureCanaryRollback({
+      botUrl: bot.url,
+      peer,
+      channel: CHANNEL,
+      secret: SIGNING_SECRET,
+      user: CANARY_USER,
+      botDataDir: dataDir,
+      exporterUrl,
+      kubectl: { ...KUBECTL, context: 'admin' },
+      intervalS: SETTINGS.canaryIntervalS,
+      names,
+      stableErrorRatio: 0.005,
+      canaryErrorRatio: 0.08,
+    });
+    const c = results.canary;
+    log(
+      `  bad canary → rollback: judge ${(c.judge.totalMs / 1000).toFixed(1)} s vs threshold-only ${(c.thresholdOnly.totalMs / 1000).toFixed(1)} s → ${c.ratio}×`,
+    );
+  } finally {
     await bot.stop();
     bots.delete(bot);
   }
@@ -885,6 +960,20 @@ async function main(): Promise<void> {
       log(`alert latency failed: ${error instanceof Error ? error.message : String(error)}`);
     });
     log(`alert phase took ${(ms(phaseStarted) / 1000).toFixed(1)} s`);
+  }
+
+  // ---- bad canary → rollback, with only the seed scenario in the cluster
+  if (SETTINGS.skipCanary) {
+    results.notes.push(
+      `bad canary → rollback not measured: ${process.env['WH_BENCH_SKIP_CANARY_WHY'] ?? 'WH_BENCH_SKIP_CANARY=1'}`,
+    );
+  } else {
+    const phaseStarted = performance.now();
+    await canaryPhase().catch((error: unknown) => {
+      results.errors.push(`canary rollback: ${error instanceof Error ? error.message : String(error)}`);
+      log(`canary rollback failed: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    log(`canary phase took ${(ms(phaseStarted) / 1000).toFixed(1)} s`);
   }
 
   // ---- 1. 5,000 pods

@@ -6,10 +6,11 @@
 # Ensures system packages and the cluster (reused when healthy, and then left running; stopped at
 # the end only if this script started it), the seed scenario and the observability side
 # (Prometheus, Alertmanager, exporter; likewise reused or started and stopped again) for the
-# alert → enriched thread figures, runs test/bench/run-bench.ts, prints the summary.
+# alert → enriched thread and bad canary → rollback figures, runs test/bench/run-bench.ts, prints the summary.
 # The driver removes everything it created (namespaces bench-NN, nodes bench-node-N, the bench RBAC,
 # its bot processes) on success, failure or Ctrl-C; the trap below repeats that with kubectl in case
-# the driver itself died. The seed scenario (shop, payments) is never touched.
+# the driver itself died. The seed scenario (shop, payments) is never touched; the canary figures add
+# and remove their own Deployments (bench-cj-*, bench-ct-*) in shop, where the exporter watches.
 # Settings: see test/bench/README.md (WH_BENCH_* variables).
 set -euo pipefail
 
@@ -53,6 +54,9 @@ fallback_cleanup() {
     fi
     wh_kubectl --context admin delete nodes -l wheelhouse.test/bench=true,type=kwok-bench --ignore-not-found >/dev/null 2>&1 || true
     wh_kubectl --context admin delete clusterrolebinding,clusterrole -l wheelhouse.test/bench=true --ignore-not-found >/dev/null 2>&1 || true
+    # The canary phase's Deployments in shop (stable ones carry the label; the bot's canaries the name).
+    wh_kubectl --context admin -n shop get deploy -o name 2>/dev/null | grep -E '^deployment.apps/bench-c[jt]-' |
+      xargs -r "$KUBECTL" --kubeconfig "$WH_KUBECONFIG" --context admin -n shop delete --ignore-not-found --wait=false >/dev/null 2>&1 || true
   fi
   if [ "$STARTED_OBS" = 1 ]; then
     wh_log "stopping the observability side this bench started"
@@ -87,15 +91,16 @@ else
 fi
 rm -f "$up_log"
 
-if [ "${WH_BENCH_SKIP_ALERTS:-0}" != 1 ]; then
-  wh_log "bench: seed scenario and observability (for alert → enriched thread)"
+if [ "${WH_BENCH_SKIP_ALERTS:-0}" != 1 ] || [ "${WH_BENCH_SKIP_CANARY:-0}" != 1 ]; then
+  wh_log "bench: seed scenario and observability (for alert → enriched thread, bad canary → rollback)"
   if ! { [ -f "$WH_E2E_DIR/observability/env" ] &&
     curl -s --max-time 2 "http://127.0.0.1:${WH_PROMETHEUS_PORT:-29090}/-/ready" >/dev/null 2>&1; }; then
     STARTED_OBS=1
   fi
   if ! bash "$HARNESS_DIR/seed.sh" || ! bash "$HARNESS_DIR/observability-up.sh"; then
-    wh_log "seed or observability-up failed: the alert figures are skipped"
+    wh_log "seed or observability-up failed: the alert and canary figures are skipped"
     export WH_BENCH_SKIP_ALERTS=1 WH_BENCH_SKIP_ALERTS_WHY="seed.sh or observability-up.sh failed"
+    export WH_BENCH_SKIP_CANARY=1 WH_BENCH_SKIP_CANARY_WHY="seed.sh or observability-up.sh failed"
   fi
 fi
 
