@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { readRollout, rolloutChanges, rolloutName } from '../../src/canary/argo-rollout.ts';
+import { proposeRolloutAction } from '../../src/canary/argo-rollout.ts';
 import { defineSkill } from '../../src/skills/define-skill.ts';
 import { dnsLabel } from '../../src/skills/schema.ts';
 
@@ -27,14 +27,11 @@ export const argoRolloutAbort = defineSkill({
     },
   ],
   summarize: (i) => `abort Argo ${i.target} in ${i.namespace}`,
-  async propose(input, ctx) {
-    const name = rolloutName(input.target);
-    const rollout = await readRollout(ctx.kube, input.namespace, name);
-    return {
-      summary: `abort Argo rollout/${name} in ${input.namespace} (traffic goes back to the stable version)`,
-      changes: rolloutChanges(rollout, 'abort'),
-      verify: { kind: 'none' },
-      blastRadius: { namespace: input.namespace, objects: 1, replicas: rollout.spec?.replicas },
-    };
-  },
+  propose: (input, ctx) =>
+    proposeRolloutAction(
+      ctx.kube,
+      input,
+      'abort',
+      (name) => `abort Argo rollout/${name} in ${input.namespace} (traffic goes back to the stable version)`,
+    ),
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { readRollout, rolloutChanges, rolloutName } from '../../src/canary/argo-rollout.ts';
+import { proposeRolloutAction } from '../../src/canary/argo-rollout.ts';
 import { defineSkill } from '../../src/skills/define-skill.ts';
 import { dnsLabel } from '../../src/skills/schema.ts';
 
@@ -33,14 +33,12 @@ export const argoRolloutPromote = defineSkill({
     },
   ],
   summarize: (i) => `${i.full ? 'fully promote' : 'promote'} Argo ${i.target} in ${i.namespace}`,
-  async propose(input, ctx) {
-    const name = rolloutName(input.target);
-    const rollout = await readRollout(ctx.kube, input.namespace, name);
-    return {
-      summary: `${input.full ? 'fully promote' : 'promote'} Argo rollout/${name} in ${input.namespace}${input.full ? ' (skipping the remaining steps and analysis)' : ''}`,
-      changes: rolloutChanges(rollout, input.full ? 'promote-full' : 'promote'),
-      verify: { kind: 'none' },
-      blastRadius: { namespace: input.namespace, objects: 1, replicas: rollout.spec?.replicas },
-    };
-  },
+  propose: (input, ctx) =>
+    proposeRolloutAction(
+      ctx.kube,
+      input,
+      input.full ? 'promote-full' : 'promote',
+      (name) =>
+        `${input.full ? 'fully promote' : 'promote'} Argo rollout/${name} in ${input.namespace}${input.full ? ' (skipping the remaining steps and analysis)' : ''}`,
+    ),
 });

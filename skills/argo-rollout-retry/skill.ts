@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { readRollout, rolloutChanges, rolloutName } from '../../src/canary/argo-rollout.ts';
+import { proposeRolloutAction } from '../../src/canary/argo-rollout.ts';
 import { defineSkill } from '../../src/skills/define-skill.ts';
 import { dnsLabel } from '../../src/skills/schema.ts';
 
@@ -26,14 +26,11 @@ export const argoRolloutRetry = defineSkill({
     },
   ],
   summarize: (i) => `retry Argo ${i.target} in ${i.namespace}`,
-  async propose(input, ctx) {
-    const name = rolloutName(input.target);
-    const rollout = await readRollout(ctx.kube, input.namespace, name);
-    return {
-      summary: `retry Argo rollout/${name} in ${input.namespace} (its canary steps start again)`,
-      changes: rolloutChanges(rollout, 'retry'),
-      verify: { kind: 'none' },
-      blastRadius: { namespace: input.namespace, objects: 1, replicas: rollout.spec?.replicas },
-    };
-  },
+  propose: (input, ctx) =>
+    proposeRolloutAction(
+      ctx.kube,
+      input,
+      'retry',
+      (name) => `retry Argo rollout/${name} in ${input.namespace} (its canary steps start again)`,
+    ),
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ChangeTarget, DesiredChange } from '../changes/types.ts';
+import type { ChangeProposal, ChangeTarget, DesiredChange } from '../changes/types.ts';
 import { WheelhouseError } from '../errors.ts';
 import type { CustomObjectRef, KubeReader } from '../kube/types.ts';
 import type { Section, SkillResult } from '../skills/result.ts';
@@ -233,6 +233,26 @@ function stepText(s: RolloutStep): string {
 }
 
 /** In words: Healthy, Paused at step 2 of 4 (CanaryPauseStep), Aborted, … */
+/**
+ * What the Argo write skills propose: the patches `kubectl argo rollouts <action>` sends, against the
+ * Rollout as read now, with nothing to follow afterwards (the Argo controller carries the steps).
+ */
+export async function proposeRolloutAction(
+  kube: KubeReader,
+  input: { target: string; namespace: string },
+  action: RolloutAction,
+  describe: (name: string) => string,
+): Promise<ChangeProposal> {
+  const name = rolloutName(input.target);
+  const rollout = await readRollout(kube, input.namespace, name);
+  return {
+    summary: describe(name),
+    changes: rolloutChanges(rollout, action),
+    verify: { kind: 'none' },
+    blastRadius: { namespace: input.namespace, objects: 1, replicas: rollout.spec?.replicas },
+  };
+}
+
 export function rolloutState(rollout: Rollout): string {
   const status = rollout.status ?? {};
   if (status.abort) return 'aborted';

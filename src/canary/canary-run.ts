@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { actorSchema } from '../skills/actor-schema.ts';
 import type { RunRecord } from '../store/run-store.ts';
 import { type MetricVerdict, metricSpecSchema, metricVerdictSchema } from './analysis.ts';
 
@@ -21,15 +22,6 @@ export const FINAL_PHASES: readonly CanaryPhase[] = ['promoted', 'rolled-back', 
 
 export const CANARY_ACTIONS = ['promote', 'pause', 'resume', 'abort'] as const;
 export type CanaryAction = (typeof CANARY_ACTIONS)[number];
-
-const actorSchema = z.object({
-  surface: z.enum(['slack', 'console', 'http']),
-  id: z.string(),
-  name: z.string().optional(),
-  channel: z.string().optional(),
-  thread: z.string().optional(),
-  kube: z.object({ user: z.string(), groups: z.array(z.string()) }).optional(),
-});
 
 const checkSchema = z.object({
   at: z.string(),

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { DesiredChange, KubeWriter, RolloutProgress } from '../changes/types.ts';
 import { isWheelhouseError } from '../errors.ts';
+import { actorSchema } from '../skills/actor-schema.ts';
 import type { Actor } from '../skills/context.ts';
 import type { Section, SkillResult } from '../skills/result.ts';
 import type { RunRecord, RunStore } from '../store/run-store.ts';
@@ -57,15 +58,6 @@ const changeSchema = z
         return { ...c, resourceVersion, uid: c.uid };
     }
   });
-
-const actorSchema = z.object({
-  surface: z.enum(['slack', 'console', 'http']),
-  id: z.string(),
-  name: z.string().optional(),
-  channel: z.string().optional(),
-  thread: z.string().optional(),
-  kube: z.object({ user: z.string(), groups: z.array(z.string()) }).optional(),
-});
 
 const stateSchema = z.object({
   requestId: z.string(),

@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/audit-record.ts';
 import { ALICE, auditRecords, BOB, type E2eBot, startE2eBot } from './bot.ts';
-import { e2e } from './e2e-env.ts';
+import { kubectlApply as apply, kubectl } from './kubectl.ts';
 
 /**
  * Argo Rollouts on the real API server: the harness installs Argo's CRDs and aggregated roles
@@ -19,28 +17,6 @@ const CONFIG = [
   `      namespaces: [${NS}]`,
   '      write: allow',
 ];
-
-async function kubectl(...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(e2e.kubectl, [
-    '--kubeconfig',
-    e2e.kubeconfig,
-    '--context',
-    'admin',
-    ...args,
-  ]);
-  return stdout;
-}
-
-async function apply(manifest: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const child = execFile(
-      e2e.kubectl,
-      ['--kubeconfig', e2e.kubeconfig, '--context', 'admin', 'apply', '-f', '-'],
-      (error) => (error ? reject(error) : resolve()),
-    );
-    child.stdin?.end(manifest);
-  });
-}
 
 /** What the Argo controller would write: a status merge patch on the status subresource. */
 const controllerWrites = (status: Record<string, unknown>) =>

@@ -1,13 +1,11 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/audit-record.ts';
 import { CANARY, type CanaryState, parseCanary } from '../../src/canary/canary-run.ts';
 import { SqliteStore } from '../../src/store/sqlite-store.ts';
 import type { PeerMessage } from '../support/slack-peer.ts';
 import { ALICE, auditRecords, BOB, type E2eBot, messageText, startE2eBot } from './bot.ts';
-import { e2e } from './e2e-env.ts';
+import { kubectlApply as apply, kubectl } from './kubectl.ts';
 
 /**
  * Canary runs on the real control plane with real Prometheus: the seeded exporter gives canary
@@ -32,28 +30,6 @@ const CONFIG = [
 
 const exporterUrl = () =>
   process.env.WH_E2E_EXPORTER_URL ?? `http://127.0.0.1:${process.env.WH_EXPORTER_PORT ?? '29100'}`;
-
-async function kubectl(...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(e2e.kubectl, [
-    '--kubeconfig',
-    e2e.kubeconfig,
-    '--context',
-    'admin',
-    ...args,
-  ]);
-  return stdout;
-}
-
-async function apply(manifest: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const child = execFile(
-      e2e.kubectl,
-      ['--kubeconfig', e2e.kubeconfig, '--context', 'admin', 'apply', '-f', '-'],
-      (error) => (error ? reject(error) : resolve()),
-    );
-    child.stdin?.end(manifest);
-  });
-}
 
 /** A stable Deployment of 4 pods whose app's traffic the exporter serves with `errorRatio` per track. */
 async function workload(

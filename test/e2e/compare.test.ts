@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricQuery, parseAnalysis } from '../../src/canary/analysis.ts';
 import { ALICE, type E2eBot, startE2eBot } from './bot.ts';
 import { e2e } from './e2e-env.ts';
+import { kubectlApply as apply, kubectl } from './kubectl.ts';
 
 /**
  * `/wh compare` on real Prometheus data: two Deployments of one app, the second's pods labelled
@@ -18,22 +17,6 @@ const TRACK = 'candidate';
 
 const exporterUrl = () =>
   process.env.WH_E2E_EXPORTER_URL ?? `http://127.0.0.1:${process.env.WH_EXPORTER_PORT ?? '29100'}`;
-
-const kubectlArgs = () => ['--kubeconfig', e2e.kubeconfig, '--context', 'admin'];
-
-async function kubectl(...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(e2e.kubectl, [...kubectlArgs(), ...args]);
-  return stdout;
-}
-
-async function apply(manifest: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const child = execFile(e2e.kubectl, [...kubectlArgs(), 'apply', '-f', '-'], (error) =>
-      error ? reject(error) : resolve(),
-    );
-    child.stdin?.end(manifest);
-  });
-}
 
 function deployment(name: string, version: string, track?: string): string {
   const labels = `{ app: ${APP}, version: ${version}${track ? `, wheelhouse.io/track: ${track}` : ''} }`;

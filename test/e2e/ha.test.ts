@@ -11,6 +11,7 @@ import { ALERT_THREAD_KIND, parseIncidentState } from '../../src/alerts/incident
 import { alertOf, groupPayload } from '../support/alert-payloads.ts';
 import { SlackPeer } from '../support/slack-peer.ts';
 import { e2e } from './e2e-env.ts';
+import { kubectl as admin, kubectlApply as applyAsAdmin, leaseNamespaceManifest } from './kubectl.ts';
 
 // Three `wheelhouse serve` processes sharing one PostgreSQL database and one Slack peer, electing a
 // leader through a real Lease on the harness API server. An Alertmanager-like sender posts an alert
@@ -32,22 +33,6 @@ const ROUNDS = 7;
 const KILL_AFTER_ROUND = 2;
 
 const run = promisify(execFile);
-
-async function admin(...args: string[]): Promise<string> {
-  const { stdout } = await run(e2e.kubectl, ['--kubeconfig', e2e.kubeconfig, '--context', 'admin', ...args]);
-  return stdout;
-}
-
-async function applyAsAdmin(yaml: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const child = execFile(
-      e2e.kubectl,
-      ['--kubeconfig', e2e.kubeconfig, '--context', 'admin', 'apply', '-f', '-'],
-      (error) => (error ? reject(error) : resolve()),
-    );
-    child.stdin?.end(yaml);
-  });
-}
 
 interface Replica {
   name: string;
@@ -209,24 +194,7 @@ describe('three replicas on PostgreSQL through a leader kill in an alert storm',
     peer = await SlackPeer.start({ channels: [{ id: CHANNEL, name: 'alerts', isMember: true }] });
     // Enrichment reads workloads the harness does not have; root, notes and updates are under test.
     writeFileSync(configPath, 'alerts:\n  enrichment: false\n  updateInterval: 2s\n');
-    await applyAsAdmin(`
-apiVersion: v1
-kind: Namespace
-metadata: { name: ${NAMESPACE} }
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: { name: wheelhouse-leader-election, namespace: ${NAMESPACE} }
-rules:
-  - { apiGroups: [coordination.k8s.io], resources: [leases], verbs: [create] }
-  - { apiGroups: [coordination.k8s.io], resources: [leases], resourceNames: [${LEASE}], verbs: [get, update] }
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: { name: wheelhouse-leader-election, namespace: ${NAMESPACE} }
-roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: wheelhouse-leader-election }
-subjects: [{ apiGroup: rbac.authorization.k8s.io, kind: User, name: wheelhouse }]
-`);
+    await applyAsAdmin(leaseNamespaceManifest(NAMESPACE, LEASE));
   }, 60_000);
 
   afterAll(async () => {

@@ -25,3 +25,28 @@ export async function kubectlApply(yaml: string): Promise<void> {
     child.stdin?.end(yaml);
   });
 }
+
+/**
+ * A namespace where the bot's own identity (`wheelhouse`) may hold one Lease: create any, get and
+ * update only `lease` — the rights the chart's leader-election Role grants.
+ */
+export function leaseNamespaceManifest(namespace: string, lease: string): string {
+  return `
+apiVersion: v1
+kind: Namespace
+metadata: { name: ${namespace} }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: { name: wheelhouse-leader-election, namespace: ${namespace} }
+rules:
+  - { apiGroups: [coordination.k8s.io], resources: [leases], verbs: [create] }
+  - { apiGroups: [coordination.k8s.io], resources: [leases], resourceNames: [${lease}], verbs: [get, update] }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: { name: wheelhouse-leader-election, namespace: ${namespace} }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: wheelhouse-leader-election }
+subjects: [{ apiGroup: rbac.authorization.k8s.io, kind: User, name: wheelhouse }]
+`;
+}

@@ -1,11 +1,11 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { e2e } from './e2e-env.ts';
+import { kubectl as admin, kubectlApply as applyAsAdmin, leaseNamespaceManifest } from './kubectl.ts';
 
 // Three `wheelhouse serve` processes against the harness API server, electing a leader through a
 // real coordination.k8s.io/v1 Lease as the bot's own identity (user `wheelhouse`), with client-go's
@@ -14,28 +14,6 @@ const NAMESPACE = `wh-ha-${process.pid}`;
 const LEASE = 'wheelhouse';
 const LEASE_MS = 15_000;
 const RETRY_MS = 2_000;
-
-async function admin(...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(e2e.kubectl, [
-    '--kubeconfig',
-    e2e.kubeconfig,
-    '--context',
-    'admin',
-    ...args,
-  ]);
-  return stdout;
-}
-
-async function applyAsAdmin(yaml: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const child = execFile(
-      e2e.kubectl,
-      ['--kubeconfig', e2e.kubeconfig, '--context', 'admin', 'apply', '-f', '-'],
-      (error) => (error ? reject(error) : resolve()),
-    );
-    child.stdin?.end(yaml);
-  });
-}
 
 interface Replica {
   name: string;
@@ -123,24 +101,7 @@ async function lease(): Promise<{ holder: string; transitions: number }> {
 describe('several replicas elect one leader through a Lease', () => {
   beforeAll(async () => {
     // The chart's Role, for the harness's bot user: get/create/update of this one Lease.
-    await applyAsAdmin(`
-apiVersion: v1
-kind: Namespace
-metadata: { name: ${NAMESPACE} }
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: { name: wheelhouse-leader-election, namespace: ${NAMESPACE} }
-rules:
-  - { apiGroups: [coordination.k8s.io], resources: [leases], verbs: [create] }
-  - { apiGroups: [coordination.k8s.io], resources: [leases], resourceNames: [${LEASE}], verbs: [get, update] }
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: { name: wheelhouse-leader-election, namespace: ${NAMESPACE} }
-roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: wheelhouse-leader-election }
-subjects: [{ apiGroup: rbac.authorization.k8s.io, kind: User, name: wheelhouse }]
-`);
+    await applyAsAdmin(leaseNamespaceManifest(NAMESPACE, LEASE));
   });
 
   afterAll(async () => {

@@ -1,5 +1,3 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PeerMessage } from '../support/slack-peer.ts';
 import {
@@ -13,7 +11,7 @@ import {
   messageText,
   startE2eBot,
 } from './bot.ts';
-import { e2e } from './e2e-env.ts';
+import { kubectl, kubectlApply } from './kubectl.ts';
 
 /** A namespace of this run: bob may edit (create Jobs and, via Tekton's aggregated role, PipelineRuns), alice may view. */
 const NS = `e2e-pipe-${process.pid}`;
@@ -51,28 +49,6 @@ const CONFIG = [
   '        - { name: revision }',
   '        - { name: verbose, type: boolean, default: false }',
 ];
-
-async function kubectl(...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(e2e.kubectl, [
-    '--kubeconfig',
-    e2e.kubeconfig,
-    '--context',
-    'admin',
-    ...args,
-  ]);
-  return stdout;
-}
-
-async function kubectlApply(manifest: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const child = execFile(
-      e2e.kubectl,
-      ['--kubeconfig', e2e.kubeconfig, '--context', 'admin', 'apply', '-f', '-'],
-      (error) => (error ? reject(error) : resolve()),
-    );
-    child.stdin?.end(manifest);
-  });
-}
 
 async function until<T>(
   what: string,
