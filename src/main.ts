@@ -12,8 +12,11 @@ import { createSlackIncidentPoster } from './chat/slack/slack-incidents.ts';
 import { createSlackNotifier } from './chat/slack/slack-notifier.ts';
 import { createSlackRunPoster } from './chat/slack/slack-pipelines.ts';
 import { createSlackSurface, type SlackSurface } from './chat/slack/slack-surface.ts';
+import { createClusterRouter, label } from './clusters/cluster-router.ts';
+import { scopeStore } from './clusters/cluster-scope.ts';
+import { type ClusterHandle, clusterSpecs, defaultClusterOf } from './clusters/cluster-specs.ts';
 import type { Config } from './config/schema.ts';
-import { startLeadership } from './ha/leader-loops.ts';
+import { type LoopRegistry, startLeadership } from './ha/leader-loops.ts';
 import { createHttpServer } from './http/http-server.ts';
 import { IdentityMap } from './identity/identity-map.ts';
 import { ClientNodeKubeClient } from './kube/client-node-kube-client.ts';
@@ -33,10 +36,15 @@ import { createMetrics, type WheelhouseMetrics } from './telemetry/metrics.ts';
 
 /** The assembled bot: what surfaces need, and how to shut it down. */
 export interface Wheelhouse {
+  /** The front of the road: picks the cluster, then that cluster's runner. */
   runner: RequestHandler;
-  /** What the runner was built from, for the background loops that act outside a request. */
+  /** Every cluster served, the bot's own first. */
+  clusters: ClusterHandle[];
+  /** The bot's own cluster's road (the background loops of single-cluster callers use it). */
   road: RunnerDeps;
+  /** The bot's own cluster's client: its Lease, readiness. */
   kube: ClientNodeKubeClient;
+  /** The whole store (each cluster's features get their scope of it). */
   store: Store;
   metrics: WheelhouseMetrics;
   /** What alert enrichment reads with (the same instances the runner uses). */
@@ -50,27 +58,27 @@ export async function buildWheelhouse(
   logger: Logger,
   chat: { groupMembers?: (usergroup: string) => Promise<string[]> } = {},
 ): Promise<Wheelhouse> {
-  // The kube client first: a bad kubeconfig fails before anything holds a connection open.
-  const kube = ClientNodeKubeClient.create({
-    inCluster: config.kube.inCluster === 'always',
-    kubeconfigPath: config.kube.kubeconfig,
-    context: config.kube.context,
-    qps: config.kube.qps,
-    burst: config.kube.burst,
-    requestTimeoutMs: config.kube.requestTimeoutMs,
-    logger: logger.child({ component: 'kube' }),
-  });
+  // The kube clients first: a bad kubeconfig fails before anything holds a connection open.
+  const specs = clusterSpecs(config);
+  const kubes = specs.map((spec) =>
+    ClientNodeKubeClient.create({
+      ...spec.kube,
+      logger: logger.child({ component: 'kube', cluster: spec.name }),
+    }),
+  );
   const store = await openStore(config);
-  await kube.start();
-  const { prometheus: prom, elasticsearch: es } = config;
+  // Each cache tries its first LIST and keeps retrying: an unreachable cluster holds up no other.
+  await Promise.all(kubes.map((kube) => kube.start()));
+  const es = config.elasticsearch;
   // Heavy clients load only when configured, and charts on first use: an idle bot that never
   // charts or searches logs does not pay for ECharts, resvg or the Elasticsearch client (bench).
-  const metricsSource = prom.url
-    ? new (await import('./sources/prometheus-metrics-source.ts')).PrometheusMetricsSource({
-        url: prom.url,
-        timeoutMs: prom.timeoutMs,
-      })
-    : undefined;
+  const prometheusAt = memoize(
+    async (url: string) =>
+      new (await import('./sources/prometheus-metrics-source.ts')).PrometheusMetricsSource({
+        url,
+        timeoutMs: config.prometheus.timeoutMs,
+      }),
+  );
   const logSearch = es.node
     ? new (await import('./sources/elasticsearch-log-search.ts')).ElasticsearchLogSearch({
         node: es.node,
@@ -95,55 +103,105 @@ export async function buildWheelhouse(
   const registry = new SkillRegistry(skills);
   const redact = createRedactor(config.redaction.patterns.map((p) => new RegExp(p, 'g')));
   const charts = lazyChartRenderer();
-  const road: RunnerDeps = {
-    registry,
-    kube,
-    metrics: metricsSource,
-    logSearch,
-    charts,
-    redact,
-    audit,
-    limits: {
-      ...config.limits,
-      maxMetricsRangeSeconds: parseDurationSeconds(config.limits.maxMetricsRange) ?? 7 * 86400,
-    },
-    requestTimeoutMs: config.limits.requestTimeoutMs,
-    policy: config.policy,
-    changes: config.changes.enabled
-      ? {
-          writers: kube,
-          approvals: store.approvals,
-          approvalTtlMs: (parseDurationSeconds(config.changes.approvalTtl) ?? 1800) * 1000,
-          autoRollback: config.changes.autoRollback,
-          newId: () => randomUUID(),
-          runs: store.runs,
-          owner,
-          verificationRetryMs: upkeepMs,
-        }
-      : undefined,
-    isMapped: (actor) => actor.surface !== 'slack' || identities.isMapped({ id: actor.id }),
-    recentWrites: (actor, since) => countRecentWrites(store, actor.id, since),
-    logger: logger.child({ component: 'runner' }),
-    observe: (reply) => metrics.observeReply(reply),
-    ...plannerFromConfig(config.llm, {
+  const home = specs[0]?.name ?? config.kube.name;
+  const clusters: ClusterHandle[] = [];
+  for (const [i, spec] of specs.entries()) {
+    const kube = kubes[i] as ClientNodeKubeClient;
+    const scoped = scopeStore({ ...store, audit }, { name: spec.name, home, tag: specs.length > 1 });
+    const metricsSource = spec.prometheusUrl ? await prometheusAt(spec.prometheusUrl) : undefined;
+    const road: RunnerDeps = {
       registry,
+      kube,
+      metrics: metricsSource,
+      logSearch,
+      charts,
       redact,
-      runs: store.runs,
-      observe: (usage, outcome) => metrics.observeLlm(usage, outcome),
-    }),
-    groupMembers: chat.groupMembers,
-  };
-  const runner = createRunner(road);
+      audit: scoped.audit,
+      limits: {
+        ...config.limits,
+        maxMetricsRangeSeconds: parseDurationSeconds(config.limits.maxMetricsRange) ?? 7 * 86400,
+      },
+      requestTimeoutMs: config.limits.requestTimeoutMs,
+      policy: spec.policy,
+      changes: config.changes.enabled
+        ? {
+            writers: kube,
+            approvals: scoped.approvals,
+            approvalTtlMs: (parseDurationSeconds(config.changes.approvalTtl) ?? 1800) * 1000,
+            autoRollback: config.changes.autoRollback,
+            newId: () => randomUUID(),
+            runs: scoped.runs,
+            owner,
+            verificationRetryMs: upkeepMs,
+          }
+        : undefined,
+      isMapped: (actor) => actor.surface !== 'slack' || identities.isMapped({ id: actor.id }),
+      recentWrites: (actor, since) => countRecentWrites(store, actor.id, since),
+      logger: logger.child({ component: 'runner', cluster: spec.name }),
+      observe: (reply) => metrics.observeReply(reply),
+      ...plannerFromConfig(config.llm, {
+        registry,
+        redact,
+        runs: scoped.runs,
+        observe: (usage, outcome) => metrics.observeLlm(usage, outcome),
+      }),
+      groupMembers: chat.groupMembers,
+    };
+    const { name, channels } = spec;
+    clusters.push({
+      name,
+      home: spec.home,
+      channels,
+      kube,
+      metrics: metricsSource,
+      store: scoped,
+      road,
+      runner: createRunner(road),
+    });
+  }
+  const own = clusters[0] as ClusterHandle;
+  metrics.watchClusters(clusters.map((c) => ({ name: c.name, ready: () => c.kube.ready() })));
   return {
-    runner,
-    road,
-    kube,
+    runner: routeClusters(config, clusters, { approvals: store.approvals, audit, logger }, (c) => c.runner),
+    clusters,
+    road: own.road,
+    kube: own.kube,
     store,
     metrics,
-    sources: { metrics: metricsSource, charts, redact },
+    sources: { metrics: own.metrics, charts, redact },
     async close() {
-      await Promise.allSettled([kube.close(), logSearch?.close(), store.close()]);
+      await Promise.allSettled([...kubes.map((k) => k.close()), logSearch?.close(), store.close()]);
     },
+  };
+}
+
+/** The cluster router over each cluster's request chain (`chain` adds features in front of its runner). */
+function routeClusters(
+  config: Config,
+  clusters: ClusterHandle[],
+  shared: { approvals: Store['approvals']; audit: Store['audit']; logger: Logger },
+  chain: (cluster: ClusterHandle) => RequestHandler,
+): RequestHandler {
+  return createClusterRouter({
+    clusters: clusters.map((c) => ({
+      name: c.name,
+      channels: c.channels,
+      handler: chain(c),
+      status: () => ({ ...c.kube.describeTarget(), pending: c.kube.pending() }),
+    })),
+    defaultCluster: defaultClusterOf(config),
+    home: clusters[0]?.name ?? config.kube.name,
+    ...shared,
+  });
+}
+
+/** One value per key, made once (two clusters on one Prometheus share its client). */
+function memoize<T>(make: (key: string) => Promise<T>): (key: string) => Promise<T> {
+  const made = new Map<string, Promise<T>>();
+  return (key) => {
+    const value = made.get(key) ?? make(key);
+    made.set(key, value);
+    return value;
   };
 }
 
@@ -193,6 +251,7 @@ export async function runConsoleCommand(
   );
   const app = await buildWheelhouse(config, logger);
   const target = app.kube.describeTarget();
+  const others = app.clusters.filter((c) => !c.home).map((c) => c.name);
   const acting = who.kube
     ? `as ${who.kube.user}${who.kube.groups.length ? ` (${who.kube.groups.join(', ')})` : ''}`
     : 'as your kubeconfig user';
@@ -211,6 +270,9 @@ export async function runConsoleCommand(
       },
       banner: [
         `Wheelhouse console — cluster ${target.server} (context ${target.context}), acting ${acting}.`,
+        others.length
+          ? `Also serving ${others.join(', ')}: add --cluster NAME to a command; \`clusters\` lists them (default ${defaultClusterOf(config)}).`
+          : '',
         pending.length
           ? `Not reachable yet: ${pending.map((p) => p.resource).join(', ')} (${pending[0]?.error ?? 'retrying'}).`
           : '',
@@ -246,26 +308,47 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     maxBodyBytes: config.http.maxBodyBytes,
     metricsRegistry: app.metrics.registry,
     readiness: async () => [
-      {
-        name: 'kube-caches',
-        ok: app.kube.ready(),
-        detail: app.kube
-          .pending()
-          .map((p) => p.resource)
-          .join(', '),
-      },
+      ...cacheChecks(app.clusters),
       await app.store.ping().then(
         () => ({ name: 'store', ok: true }),
         (e: unknown) => ({ name: 'store', ok: false, detail: String(e) }),
       ),
     ],
   });
-  const { store, kube, sources } = app;
+  const { store, sources } = app;
+  const several = app.clusters.length > 1;
   const alerts = config.alerts.enabled
-    ? createAlerts({ config, http, store, kube, ...sources, registry: app.metrics.registry, logger })
+    ? createAlerts({
+        config,
+        http,
+        store,
+        kube: app.kube,
+        ...sources,
+        clusters: several ? app.clusters : undefined,
+        registry: app.metrics.registry,
+        logger,
+      })
     : undefined;
-  const canaries = createCanaries({ config, road: app.road, store, kube, logger });
-  const pipelines = createPipelines({ config, store, kube, road: app.road, logger });
+  // Canaries and pipelines per cluster: each steps its own runs with its own client and policy.
+  const features = new Map(
+    app.clusters.map((cluster) => {
+      const scoped = { ...config, policy: cluster.road.policy ?? config.policy };
+      const log = several ? logger.child({ cluster: cluster.name }) : logger;
+      const { road, kube } = cluster;
+      const canaries = createCanaries({ config: scoped, road, store: cluster.store, kube, logger: log });
+      const pipelines = createPipelines({ config: scoped, store: cluster.store, kube, road, logger: log });
+      return [cluster.name, { cluster, canaries, pipelines }] as const;
+    }),
+  );
+  const handler = routeClusters(
+    config,
+    app.clusters,
+    { approvals: store.approvals, audit: store.audit, logger },
+    (c) => {
+      const { canaries, pipelines } = features.get(c.name) as NonNullable<ReturnType<typeof features.get>>;
+      return pipelines.commands(canaries.commands(alerts?.commands(c.runner) ?? c.runner));
+    },
+  );
   let slack: SlackSurface | undefined;
   if (config.slack.botToken) {
     const identities = new IdentityMap(config.identity);
@@ -277,7 +360,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       signingSecret: config.slack.signingSecret,
       apiUrl: config.slack.apiUrl,
       client: { timeoutMs: config.slack.requestTimeoutMs },
-      handler: pipelines.commands(canaries.commands(alerts?.commands(app.runner) ?? app.runner)),
+      handler,
       resolveIdentity: async (id) =>
         identities.resolve({ id, email: await emailOf(slack, id, identities, emails) }),
       idempotency: app.store.idempotency,
@@ -294,16 +377,19 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   // Background loops run on one process: this one, or with ha.leaderElection the Lease holder.
   const leadership = startLeadership({
     config: config.ha.leaderElection,
-    kube,
+    kube: app.kube,
     logger: logger.child({ component: 'leader-election' }),
     requestTimeoutMs: config.kube.requestTimeoutMs,
   });
+  const notifier = slack
+    ? createSlackNotifier({ client: slack.client, logger, copyTo: config.changes.approvalsChannel })
+    : logNotifier(logger);
+  const named = (cluster: string) => (several ? cluster : undefined);
   leadership.loops.add('change-upkeep', () =>
     startChangeUpkeep({
-      runner: app.road,
-      notifier: slack
-        ? createSlackNotifier({ client: slack.client, logger, copyTo: config.changes.approvalsChannel })
-        : logNotifier(logger),
+      roads: app.clusters.map((c) => ({ road: c.road, notifier: label.notifier(notifier, named(c.name)) })),
+      approvals: store.approvals,
+      notifier: label.notifier(notifier),
       logger,
       remindBeforeMs: (parseDurationSeconds(config.changes.approvalReminder) ?? 300) * 1000,
       intervalMs: (parseDurationSeconds(config.changes.upkeepInterval) ?? 15) * 1000,
@@ -311,12 +397,26 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   );
   // Each feature handles its requests here and registers its stepping/sweeping with the leader's loops.
   alerts?.start(slack && createSlackIncidentPoster({ client: slack.client, logger }), leadership.loops);
-  canaries.start(slack && createSlackCanaryReporter({ client: slack.client, logger }), leadership.loops);
-  pipelines.start(slack && createSlackRunPoster({ client: slack.client, logger }), leadership.loops);
+  for (const { cluster, canaries, pipelines } of features.values()) {
+    const name = named(cluster.name);
+    // Another cluster's loops are named after it (`canary-stepping@prod`).
+    const loops: LoopRegistry = cluster.home
+      ? leadership.loops
+      : { add: (loop, start) => leadership.loops.add(`${loop}@${cluster.name}`, start) };
+    const reporter = slack && createSlackCanaryReporter({ client: slack.client, logger });
+    const poster = slack && createSlackRunPoster({ client: slack.client, logger });
+    canaries.start(reporter && name ? label.reporter(reporter, name) : reporter, loops);
+    pipelines.start(poster && name ? label.poster(poster, name) : poster, loops);
+  }
   const address = await http.listen();
   await slack?.start();
   logger.info(
-    { url: address.url, slack: slack ? config.slack.mode : 'off', store: app.store.kind },
+    {
+      url: address.url,
+      slack: slack ? config.slack.mode : 'off',
+      store: app.store.kind,
+      clusters: app.clusters.map((c) => c.name),
+    },
     'wheelhouse is serving',
   );
   return {
@@ -327,12 +427,29 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       await slack?.stop();
       await leadership.stop(); // the loops stop, then the Lease is released for the next leader
       await http.close();
-      await canaries.stop();
-      await pipelines.stop();
+      for (const { canaries, pipelines } of features.values())
+        await Promise.all([canaries.stop(), pipelines.stop()]);
       await alerts?.stop();
       await app.close();
     },
   };
+}
+
+/**
+ * Readiness waits for the bot's own cluster only: another cluster that cannot be reached degrades
+ * its own answers (and `wheelhouse_cluster_ready`), never the whole bot.
+ */
+function cacheChecks(
+  clusters: readonly ClusterHandle[],
+): Array<{ name: string; ok: boolean; detail?: string }> {
+  return clusters.map((c) => {
+    const pending = c.kube.pending().map((p) => p.resource);
+    return {
+      name: c.home ? 'kube-caches' : `kube-caches@${c.name}`,
+      ok: c.home ? pending.length === 0 : true,
+      detail: pending.length ? `not synced: ${pending.join(', ')}` : '',
+    };
+  });
 }
 
 /** `wheelhouse serve`: Slack plus the HTTP endpoints, until SIGTERM or SIGINT. */

@@ -30,6 +30,8 @@ export interface IncidentView {
   actions: ActionsSection['actions'];
   /** Shown small at the bottom: the thread's run id (the handle typed commands use). */
   incidentId: string;
+  /** The cluster the alert is about, when Wheelhouse serves several. */
+  cluster?: string | undefined;
 }
 
 export interface ViewOptions {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { withCluster } from '../clusters/cluster-router.ts';
 import type { Config } from '../config/schema.ts';
 import { type BackgroundLoop, type LeaderLoops, type LoopRegistry, ownLoops } from '../ha/leader-loops.ts';
 import type { HttpServer } from '../http/http-server.ts';
@@ -29,6 +30,17 @@ export interface AlertsOptions {
   charts: ChartRenderer;
   redact: (text: string) => string;
   logger: Logger;
+  /**
+   * With several clusters: each alert's is named by its `alerts.clusterLabel` label (else the
+   * bot's own, `kube`); its workload is looked up there and its buttons act there. An alert naming
+   * a cluster not served gets no workload, so no buttons that would act on the wrong one.
+   */
+  clusters?: ReadonlyArray<{
+    name: string;
+    home: boolean;
+    kube: KubeClient;
+    metrics: MetricsSource | undefined;
+  }>;
   /** Where /metrics gets the alert counters and the enrichment latency histogram. */
   registry?: Registry | undefined;
   /**
@@ -105,8 +117,9 @@ export function createAlerts(options: AlertsOptions): Alerts {
   options.http.route('POST', '/alerts', webhook, { maxBodyBytes: settings.maxBodyBytes });
 
   const silenceDurations = settings.silenceDurations;
-  const view = (id: string, state: IncidentState, now: Date) =>
-    incidentView(state, {
+  const clusterOf = alertClusters(options);
+  const view = (id: string, state: IncidentState, now: Date) => {
+    const shown = incidentView(state, {
       incidentId: id,
       alertmanagerUrl: settings.alertmanagerUrl,
       silenceDurations,
@@ -115,6 +128,12 @@ export function createAlerts(options: AlertsOptions): Alerts {
         (options.config.llm.baseUrl && options.config.llm.model ? explainWorkload : undefined),
       now,
     });
+    const cluster = clusterOf(state);
+    if (!cluster.several) return shown;
+    if (!cluster.served) return { ...shown, cluster: `${cluster.name} (not served here)` };
+    const actions = shown.actions.map((a) => ({ ...a, command: withCluster(a.command, cluster.name) }));
+    return { ...shown, cluster: cluster.name, actions };
+  };
 
   return {
     get keeper() {
@@ -140,7 +159,7 @@ export function createAlerts(options: AlertsOptions): Alerts {
         );
         return;
       }
-      const bot = options.kube.as(undefined);
+      const bot = (state: IncidentState) => clusterOf(state).kube?.as(undefined);
       keeper = new ThreadKeeper({
         runs: store.runs,
         poster,
@@ -153,13 +172,16 @@ export function createAlerts(options: AlertsOptions): Alerts {
         clock: options.clock,
         updateIntervalMs: (parseDurationSeconds(settings.updateInterval) ?? 10) * 1000,
         enrichmentConcurrency: settings.enrichmentConcurrency,
-        resolveWorkload: (state) => resolveWorkload(bot, state),
+        resolveWorkload: async (state) => {
+          const kube = bot(state);
+          return kube ? resolveWorkload(kube, state) : null;
+        },
         enrich: settings.enrichment
           ? async (_id, state) => [
               await enrichIncident(
                 {
-                  kube: bot,
-                  metrics: options.metrics,
+                  kube: bot(state) ?? options.kube.as(undefined),
+                  metrics: clusterOf(state).metrics,
                   charts: options.charts,
                   redact: options.redact,
                   auditTail: (n) => store.audit.tail(n),
@@ -183,6 +205,32 @@ export function createAlerts(options: AlertsOptions): Alerts {
       await own?.follow();
       await keeper?.stop();
     },
+  };
+}
+
+/**
+ * Which cluster an alert group is about: its cluster label among the served clusters, else the
+ * bot's own. `served` is false when the label names a cluster this Wheelhouse does not serve.
+ */
+function alertClusters(options: AlertsOptions): (state: IncidentState) => {
+  name: string;
+  several: boolean;
+  served: boolean;
+  kube: KubeClient | undefined;
+  metrics: MetricsSource | undefined;
+} {
+  const clusters = options.clusters ?? [];
+  const home = clusters.find((c) => c.home);
+  const own = { kube: options.kube, metrics: options.metrics };
+  return (state) => {
+    const named =
+      state.commonLabels[options.config.alerts.clusterLabel] ??
+      state.groupLabels[options.config.alerts.clusterLabel];
+    if (clusters.length < 2) return { name: home?.name ?? '', several: false, served: true, ...own };
+    const found = named === undefined ? home : clusters.find((c) => c.name === named);
+    if (!found)
+      return { name: named ?? '', several: true, served: false, kube: undefined, metrics: undefined };
+    return { name: found.name, several: true, served: true, kube: found.kube, metrics: found.metrics };
   };
 }
 

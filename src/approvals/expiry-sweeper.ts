@@ -47,6 +47,7 @@ export function startApprovalSweeper(options: ApprovalSweeperOptions): {
         requestId: record.requestId,
         time: now().toISOString(),
         actor: { surface: 'system', id: 'wheelhouse' },
+        cluster: record.where.cluster,
         text: '',
         plan: null,
         skill: record.skill,

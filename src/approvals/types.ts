@@ -24,9 +24,11 @@ export interface ApprovalRecord {
   approvals: Array<{ id: string; at: string }>;
   createdAt: string;
   expiresAt: string;
-  /** Where the request was made, for updating the message (channel and message ts). */
+  /** Where the request was made, for updating the message (channel and message ts), and on which cluster. */
   where: {
     surface: string;
+    /** The cluster the change is for, when Wheelhouse serves several; absent means its own. */
+    cluster?: string | undefined;
     channel?: string | undefined;
     thread?: string | undefined;
     messageTs?: string | undefined;

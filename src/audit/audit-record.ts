@@ -18,6 +18,8 @@ export interface AuditEntry {
     kubeUser?: string | undefined;
     kubeGroups?: string[] | undefined;
   };
+  /** The cluster acted on, when Wheelhouse serves several. */
+  cluster?: string | undefined;
   /** Raw chat text as typed. */
   text: string;
   /** Parsed plan (skill steps and inputs), or null when parsing failed. */

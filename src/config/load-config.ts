@@ -30,6 +30,16 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; description: 
   { name: 'KUBECONFIG', path: 'kube.kubeconfig', description: 'Kubeconfig file (first of a list is used)' },
   { name: 'WH_KUBE_CONTEXT', path: 'kube.context', description: 'Kubeconfig context name' },
   { name: 'WH_KUBE_IN_CLUSTER', path: 'kube.inCluster', description: 'auto|always|never' },
+  {
+    name: 'WH_CLUSTER_NAME',
+    path: 'kube.name',
+    description: "This cluster's name in chat (--cluster) and the audit (default: default)",
+  },
+  {
+    name: 'WH_DEFAULT_CLUSTER',
+    path: 'defaultCluster',
+    description: 'Cluster of requests that name none (default: WH_CLUSTER_NAME)',
+  },
   { name: 'WH_PROMETHEUS_URL', path: 'prometheus.url', description: 'Prometheus base URL' },
   { name: 'WH_ES_NODE', path: 'elasticsearch.node', description: 'Elasticsearch URL' },
   { name: 'WH_ES_USERNAME', path: 'elasticsearch.username', description: 'Elasticsearch user' },
@@ -170,6 +180,13 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
   config.dataDir = isAbsolute(config.dataDir) ? config.dataDir : resolve(cwd, config.dataDir);
   if (config.kube.kubeconfig?.startsWith('~/'))
     config.kube.kubeconfig = resolve(homedir(), config.kube.kubeconfig.slice(2));
+  // Another cluster without its own file is a context in the same kubeconfig as `kube`.
+  for (const cluster of config.clusters) {
+    cluster.kubeconfig ??=
+      config.kube.kubeconfig ?? join(options.env['HOME'] ?? homedir(), '.kube', 'config');
+    if (cluster.kubeconfig.startsWith('~/'))
+      cluster.kubeconfig = resolve(homedir(), cluster.kubeconfig.slice(2));
+  }
   return { config, configPath };
 }
 

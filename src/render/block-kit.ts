@@ -263,7 +263,8 @@ function renderResult(
   limits: BlockKitLimits,
 ): RenderedMessage {
   const summary = cutText(result.summary, HEADLINE_CHARS).text;
-  const top = [...head, section(`${TONE_EMOJI[result.tone ?? 'info']} *${escapeMrkdwn(summary)}*`)];
+  const where = result.cluster ? `\`${escapeMrkdwn(result.cluster)}\` ` : '';
+  const top = [...head, section(`${TONE_EMOJI[result.tone ?? 'info']} ${where}*${escapeMrkdwn(summary)}*`)];
   const budget: PackBudget = {
     blocks: limits.maxBlocks - top.length - 1 - OMITTED_RESERVE.blocks,
     chars: limits.maxMessageChars - cost(top) - cost([foot]) - OMITTED_RESERVE.chars,
@@ -316,7 +317,8 @@ function renderResult(
       ),
     );
   }
-  return { text: escapeMrkdwn(summary), blocks: [...top, ...body, foot], files };
+  const text = escapeMrkdwn(result.cluster ? `[${result.cluster}] ${summary}` : summary);
+  return { text, blocks: [...top, ...body, foot], files };
 }
 
 /**

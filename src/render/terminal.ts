@@ -48,7 +48,8 @@ export function renderTerminal(
 ): string {
   if (!reply.ok) return renderError(reply.error, reply.requestId, style);
   const { result } = reply;
-  const out: string[] = [toneMark(style, result.tone) + paint(style, 'bold', result.summary)];
+  const where = result.cluster ? paint(style, 'dim', `[${result.cluster}] `) : '';
+  const out: string[] = [toneMark(style, result.tone) + where + paint(style, 'bold', result.summary)];
   for (const section of result.sections) out.push('', ...renderSection(section, style, savedFiles));
   for (const attachment of result.attachments ?? []) {
     const path = savedFiles.get(attachment.name);

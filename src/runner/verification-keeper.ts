@@ -13,7 +13,12 @@ import {
 /** Tells people in chat what became of work they started, outside any request (e.g. after a restart). */
 export interface ChatNotifier {
   notify(
-    where: { surface: string; channel?: string | undefined; thread?: string | undefined },
+    where: {
+      surface: string;
+      channel?: string | undefined;
+      thread?: string | undefined;
+      cluster?: string | undefined;
+    },
     result: SkillResult,
   ): Promise<void>;
 }

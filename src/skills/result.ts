@@ -85,6 +85,8 @@ export interface Attachment {
 export interface SkillResult {
   /** One line, e.g. "12 pods in shop, 3 unhealthy". */
   summary: string;
+  /** The cluster the answer is about, when Wheelhouse serves several (set by the cluster router). */
+  cluster?: string | undefined;
   tone?: Tone;
   sections: Section[];
   attachments?: Attachment[];

@@ -25,6 +25,7 @@ const approvalSchema = z.object({
   expiresAt: z.string(),
   where: z.object({
     surface: z.string(),
+    cluster: z.string().optional(),
     channel: z.string().optional(),
     thread: z.string().optional(),
     messageTs: z.string().optional(),

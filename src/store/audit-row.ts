@@ -15,6 +15,7 @@ const entrySchema = z.object({
     kubeUser: z.string().optional(),
     kubeGroups: z.array(z.string()).optional(),
   }),
+  cluster: z.string().optional(),
   text: z.string(),
   plan: z.unknown(),
   skill: z.string().nullable(),

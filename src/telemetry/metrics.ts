@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ErrorCode } from '../errors.ts';
 import type { Reply } from '../runner/types.ts';
 
@@ -47,6 +47,8 @@ export interface WheelhouseMetrics {
   observeDelivery(surface: string, outcome: 'ok' | 'fallback' | 'failed'): void;
   /** Counts what the language model cost one free-text request (tokens, latency, dollars) and how it ended. */
   observeLlm(usage: LlmRequestUsage, outcome: string): void;
+  /** Exports `wheelhouse_cluster_ready{cluster}`: 1 while the cluster's caches are synced. */
+  watchClusters(clusters: ReadonlyArray<{ name: string; ready: () => boolean }>): void;
 }
 
 /** What one free-text request cost, as the planner reports it. */
@@ -124,8 +126,21 @@ export function createMetrics(options: MetricsOptions = {}): WheelhouseMetrics {
     buckets: DURATION_BUCKETS,
     registers: [registry],
   });
+  let clusters: ReadonlyArray<{ name: string; ready: () => boolean }> = [];
+  new Gauge({
+    name: 'wheelhouse_cluster_ready',
+    help: "1 while a served cluster's watch caches are synced, 0 while it is unreachable or still syncing.",
+    labelNames: ['cluster'],
+    registers: [registry],
+    collect() {
+      for (const c of clusters) this.set({ cluster: c.name }, c.ready() ? 1 : 0);
+    },
+  });
   return {
     registry,
+    watchClusters(list) {
+      clusters = list;
+    },
     observeReply(reply) {
       const skill = reply.skill ?? NO_SKILL;
       requests.inc({ skill, outcome: outcomeOf(reply) });

@@ -133,6 +133,7 @@ export function renderIncident(view: IncidentView): { text: string; blocks: Bloc
       ? `0 of ${counts.total} (all resolved)`
       : `${counts.firing} of ${counts.total}${counts.resolved ? ` (${counts.resolved} resolved)` : ''}`;
   const fields = [
+    ...(view.cluster ? [`*Cluster*\n${escapeMrkdwn(view.cluster)}`] : []),
     `*Alert*\n${escapeMrkdwn(view.alertname)}`,
     `*Severity*\n${escapeMrkdwn(view.severity ?? 'none')}`,
     `*Workload*\n${escapeMrkdwn(view.workload ?? view.namespace ?? 'not named by the labels')}`,
