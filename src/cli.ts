@@ -2,6 +2,8 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { verifyChain } from './audit/audit-record.ts';
+import { takeClusterFlag } from './clusters/cluster-router.ts';
+import { clusterSpecs, defaultClusterOf } from './clusters/cluster-specs.ts';
 import { ConfigError, describeConfig, ENV_VARS, formatProblems, loadConfig } from './config/load-config.ts';
 import type { Config } from './config/schema.ts';
 import { isWheelhouseError, type WheelhouseError } from './errors.ts';
@@ -55,13 +57,15 @@ ${ENV_VARS.map((v) => `  ${v.name.padEnd(22)} ${v.path.padEnd(28)} ${v.descripti
 verify walks the hash chain and exits 1 naming the first record that was edited, deleted or
 reordered. tail prints the newest records (default 20), or JSON lines with --json.`,
   policy: `Usage: wheelhouse policy explain --user USER [--channel CHANNEL] [--group GROUP]...
-                                [--at TIME] [--recent-writes N] [--config FILE] "COMMAND"
+                                [--at TIME] [--recent-writes N] [--cluster NAME] [--config FILE] "COMMAND"
 
 Answers "what would happen if USER asked for COMMAND in CHANNEL": maps USER with the identity
 config (Slack id, email or Kubernetes user; anyone else is unmapped), parses COMMAND with the chat
 grammar, evaluates the policy at TIME (ISO 8601 such as 2026-11-27T17:00:00Z; default now) with N
 writes already made in the rate-limit window (default 0), and prints the decision, the approvers
-needed and every rule that had a say. --group adds Kubernetes groups to the user's. Quote COMMAND.
+needed and every rule that had a say. --group adds Kubernetes groups to the user's. With several
+clusters the policy is the one of --cluster (or COMMAND's --cluster, the channel's cluster, the
+default). Quote COMMAND.
 
 Exit codes: 0 allowed, 3 requires approval, 4 denied, 1 configuration problems,
 2 usage mistakes or a COMMAND that does not parse.`,
@@ -80,6 +84,7 @@ const OPTIONS = {
   group: { type: 'string', multiple: true },
   at: { type: 'string' },
   'recent-writes': { type: 'string' },
+  cluster: { type: 'string' },
 } as const;
 
 type ParsedArgs = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
@@ -204,7 +209,7 @@ function policyQuestion(
   sub: string | undefined,
   words: string[],
   values: ParsedArgs['values'],
-): ExplainQuestion | string {
+): (ExplainQuestion & { cluster?: string | undefined }) | string {
   if (sub !== 'explain')
     return sub === undefined
       ? 'Which policy command? Only `explain` exists.'
@@ -220,19 +225,47 @@ function policyQuestion(
   const recentWrites = values['recent-writes'] === undefined ? 0 : Number(values['recent-writes']);
   if (!Number.isInteger(recentWrites) || recentWrites < 0)
     return '--recent-writes must be a whole number, 0 or more.';
-  return { text, user: values.user, channel: values.channel, groups: values.group, at, recentWrites };
+  return {
+    text,
+    user: values.user,
+    channel: values.channel,
+    groups: values.group,
+    at,
+    recentWrites,
+    cluster: values.cluster,
+  };
 }
 
-async function policyExplain(config: Config, question: ExplainQuestion): Promise<number> {
+async function policyExplain(
+  config: Config,
+  question: ExplainQuestion & { cluster?: string | undefined },
+): Promise<number> {
   // The skills pull in their renderers and the kube helpers; only explain needs them.
   const { skills } = await import('../skills/index.ts');
+  // The policy of the cluster the command would go to, as the cluster router picks it.
+  const specs = clusterSpecs(config);
+  const flag = takeClusterFlag(question.text);
+  const named =
+    question.cluster ??
+    (flag.kind === 'given' ? flag.cluster : undefined) ??
+    specs.find((s) => question.channel !== undefined && s.channels.includes(question.channel))?.name ??
+    defaultClusterOf(config);
+  const spec = specs.find((s) => s.name === named);
+  if (!spec) {
+    process.stderr.write(`There is no cluster "${named}"; known: ${specs.map((s) => s.name).join(', ')}.\n`);
+    return 2;
+  }
+  if (specs.length > 1) process.stdout.write(`Cluster: ${spec.name}\n`);
   let explanation: ReturnType<typeof explainRequest>;
   try {
-    explanation = explainRequest(question, {
-      policy: config.policy,
-      identity: config.identity,
-      registry: new SkillRegistry(skills),
-    });
+    explanation = explainRequest(
+      { ...question, text: flag.text },
+      {
+        policy: spec.policy,
+        identity: config.identity,
+        registry: new SkillRegistry(skills),
+      },
+    );
   } catch (e) {
     if (!isWheelhouseError(e)) throw e;
     process.stderr.write(`${e.message}${e.hint ? `\n  ${e.hint}` : ''}\n`);
@@ -277,7 +310,7 @@ async function auditTail(config: Config, count: number, json: boolean): Promise<
       process.stdout.write(
         json
           ? `${JSON.stringify(r)}\n`
-          : `#${r.seq} ${r.time} ${who}${r.actor.channel ? ` in ${r.actor.channel}` : ''} ${JSON.stringify(r.text)} → ${r.outcome}${r.errorCode ? ` ${r.errorCode}` : ''} (${r.durationMs} ms) ${r.message}\n`,
+          : `#${r.seq} ${r.time}${r.cluster ? ` [${r.cluster}]` : ''} ${who}${r.actor.channel ? ` in ${r.actor.channel}` : ''} ${JSON.stringify(r.text)} → ${r.outcome}${r.errorCode ? ` ${r.errorCode}` : ''} (${r.durationMs} ms) ${r.message}\n`,
       );
     }
     return 0;

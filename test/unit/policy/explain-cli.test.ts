@@ -80,6 +80,33 @@ describe.concurrent('wheelhouse policy explain (subprocess)', { timeout: 30_000 
     expect(run.stderr).not.toMatch(STACK_FRAME);
   });
 
+  it('uses the policy of the cluster the command goes to, with several clusters', async () => {
+    const path = join(dir, 'clusters.yaml');
+    await writeFile(
+      path,
+      [
+        'identity: { users: [{ slack: U024BE7LH, kubeUser: alice, groups: [shop-editors] }] }',
+        'policy: { defaults: { write: allow } }',
+        'kube: { name: mgmt }',
+        'clusters:',
+        '  - { name: prod, context: prod, channels: [C0PROD001], policy: { defaults: { write: deny } } }',
+      ].join('\n'),
+    );
+    const ask = (...args: string[]) =>
+      wheelhouse(['policy', 'explain', '--config', path, '--user', 'U024BE7LH', ...args]);
+    const onMgmt = await ask('restart deploy/checkout -n shop');
+    expect(onMgmt.stdout).toContain('Cluster: mgmt');
+    expect(onMgmt.code).toBe(0);
+    const byFlag = await ask('restart deploy/checkout -n shop --cluster prod');
+    expect(byFlag.stdout).toContain('Cluster: prod');
+    expect(byFlag.code).toBe(4);
+    expect((await ask('--channel', 'C0PROD001', 'restart deploy/checkout -n shop')).code).toBe(4);
+    expect((await ask('--cluster', 'prod', 'restart deploy/checkout -n shop')).code).toBe(4);
+    const unknown = await ask('--cluster', 'stage', 'restart deploy/checkout -n shop');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('There is no cluster "stage"; known: mgmt, prod.');
+  });
+
   it('allows a read by a mapped user and exits 0', async () => {
     const run = await explain('--user', 'U024BE7LH', '--channel', 'C0SHOP001', 'pods shop');
     expect(run.code).toBe(0);
