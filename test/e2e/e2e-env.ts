@@ -19,6 +19,14 @@ export const e2e = {
   get kubectl(): string {
     return required('WH_E2E_KUBECTL');
   },
+  /** The second cluster (multi-cluster tests): same contexts and tokens as `kubeconfig`, other data. */
+  get secondKubeconfig(): string {
+    return required('WH_E2E_SECOND_KUBECONFIG');
+  },
+  /** The second cluster's API server, https://127.0.0.1:<port> (its CA is in `secondKubeconfig`). */
+  get secondApiUrl(): string {
+    return required('WH_E2E_SECOND_API_URL');
+  },
   get prometheusUrl(): string {
     return required('WH_E2E_PROMETHEUS_URL');
   },

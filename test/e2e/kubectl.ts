@@ -4,11 +4,19 @@ import { e2e } from './e2e-env.ts';
 
 /** The harness kubectl as the cluster admin; resolves with stdout. */
 export async function kubectl(...args: string[]): Promise<string> {
+  return kubectlWith(e2e.kubeconfig, 'admin', ...args);
+}
+
+/**
+ * The harness kubectl with a given kubeconfig (e.g. `e2e.secondKubeconfig`) and context (`admin`,
+ * `alice`, `bob`, `wheelhouse`); resolves with stdout.
+ */
+export async function kubectlWith(kubeconfig: string, context: string, ...args: string[]): Promise<string> {
   const { stdout } = await promisify(execFile)(e2e.kubectl, [
     '--kubeconfig',
-    e2e.kubeconfig,
+    kubeconfig,
     '--context',
-    'admin',
+    context,
     ...args,
   ]);
   return stdout;
