@@ -25,10 +25,10 @@ export interface E2eBot {
   peer: SlackPeer;
   server: RunningServer;
   dataDir: string;
-  /** Sends a signed `/wh <text>` as `user`; resolves with the HTTP status of the ack and its latency. */
-  slash(text: string, user?: string): Promise<{ status: number; ackMs: number }>;
-  /** Sends `/wh <text>` and waits for the answer (a channel message or an ephemeral). */
-  ask(text: string, user?: string, timeoutMs?: number): Promise<Answer>;
+  /** Sends a signed `/wh <text>` as `user` in `channel`; resolves with the HTTP status of the ack and its latency. */
+  slash(text: string, user?: string, channel?: string): Promise<{ status: number; ackMs: number }>;
+  /** Sends `/wh <text>` (in CHANNEL unless told) and waits for the answer (a channel message or an ephemeral). */
+  ask(text: string, user?: string, timeoutMs?: number, channel?: string): Promise<Answer>;
   /** Clicks a button of `message` as `user` (retried `retries` more times as Slack does); waits for the answer. */
   click(
     message: PeerMessage,
@@ -52,6 +52,8 @@ export interface E2eBotOptions {
   kubeconfig?: string;
   /** Another HTTP port (0: any free one); default the one Alertmanager posts to and Prometheus scrapes. */
   httpPort?: number;
+  /** Channels the peer knows besides CHANNEL and APPROVALS. */
+  channels?: Array<{ id: string; name: string }>;
 }
 
 /** A message the bot posted, with its visible text. */
@@ -102,6 +104,7 @@ export async function startE2eBot(options: E2eBotOptions = {}): Promise<E2eBot> 
       channels: [
         { id: CHANNEL, name: 'ops', isMember: true },
         { id: APPROVALS, name: 'approvals', isMember: true },
+        ...(options.channels ?? []).map((c) => ({ ...c, isMember: true })),
       ],
       users: [
         { id: ALICE, name: 'alice' },
@@ -146,9 +149,9 @@ export async function startE2eBot(options: E2eBotOptions = {}): Promise<E2eBot> 
   });
   const server = await startServer(config, pino({ level: 'warn' }));
   await waitUntil(() => server.app.kube.ready(), 30_000, 'the kube caches to sync');
-  const slash: E2eBot['slash'] = async (text, user = BOB) => {
+  const slash: E2eBot['slash'] = async (text, user = BOB, channel = CHANNEL) => {
     const request: SignedRequest = slashCommandRequest(
-      { text, userId: user, channelId: CHANNEL, responseUrl: peer.responseUrl(`r-${Math.random()}`) },
+      { text, userId: user, channelId: channel, responseUrl: peer.responseUrl(`r-${Math.random()}`) },
       { secret: SIGNING_SECRET },
     );
     const started = performance.now();
@@ -166,10 +169,10 @@ export async function startE2eBot(options: E2eBotOptions = {}): Promise<E2eBot> 
     server,
     dataDir,
     slash,
-    async ask(text, user = BOB, timeoutMs = 30_000) {
+    async ask(text, user = BOB, timeoutMs = 30_000, channel = CHANNEL) {
       const before = peer.messages().length;
       // Slack sends only what follows the command, e.g. "pods shop" for "/wh pods shop".
-      const { status } = await slash(text.replace(/^\/wh\s+/, ''), user);
+      const { status } = await slash(text.replace(/^\/wh\s+/, ''), user, channel);
       if (status !== 200) throw new Error(`slash command "${text}" was answered with HTTP ${status}`);
       return nextAnswer(peer, before, `"${text}"`, timeoutMs);
     },
