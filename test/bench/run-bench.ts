@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load-config.ts';
 import type { KubeIdentity } from '../../src/kube/types.ts';
-import { buildWheelhouse, type Wheelhouse } from '../../src/main.ts';
+import { buildWheelhouse, type Wheelhouse } from '../../src/wheelhouse.ts';
 import { startAlertGate } from '../support/alert-gate.ts';
 import { SlackPeer } from '../support/slack-peer.ts';
 import { slashCommandRequest } from '../support/slack-signing.ts';
