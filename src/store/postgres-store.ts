@@ -46,6 +46,8 @@ CREATE INDEX IF NOT EXISTS runs_kind_status ON runs (kind, status, created_at);
 
 /** Any number, fixed: the transaction lock that serialises audit appends across replicas. */
 const AUDIT_LOCK = 0x77686175;
+/** Another: the one that serialises creating the schema when replicas start together. */
+const SCHEMA_LOCK = 0x77687363;
 
 /** PostgreSQL behind the same interface, for several replicas. */
 export class PostgresStore implements Store {
@@ -71,8 +73,12 @@ export class PostgresStore implements Store {
       connectionTimeoutMillis: 5000,
       statement_timeout: 10_000,
     });
+    // An idle connection PostgreSQL drops (a restart, a failover, an admin's terminate) is emitted
+    // here; with no listener Node would end the whole process. The pool has already discarded that
+    // client, and the next query opens a new one (readiness pings show whether that works).
+    pool.on('error', () => undefined);
     try {
-      await pool.query(SCHEMA);
+      await createSchema(pool);
     } catch (e) {
       await pool.end();
       throw e;
@@ -86,6 +92,26 @@ export class PostgresStore implements Store {
 
   async close(): Promise<void> {
     await this.#pool.end();
+  }
+}
+
+/**
+ * Creates the tables that are missing. `CREATE ... IF NOT EXISTS` is not safe against itself: two
+ * replicas starting on a fresh database both find a table missing and one fails on the catalog's
+ * unique index (pg_type_typname_nsp_index), so creation takes a lock first.
+ */
+async function createSchema(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+    await client.query(SCHEMA);
+    await client.query('COMMIT');
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
   }
 }
 

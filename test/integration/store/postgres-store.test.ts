@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../../src/store/postgres-store.ts';
 import { describeApprovals } from '../../support/approval-spec.ts';
 import { describeAuditLog } from '../../support/audit-tamper.ts';
@@ -51,4 +51,43 @@ describeRunStore('PostgreSQL', async () => {
   await admin.query(`CREATE DATABASE ${db}`);
   created.push(db);
   return PostgresStore.open(`postgres://postgres@127.0.0.1:5432/${db}`);
+});
+
+describe('PostgreSQL schema', () => {
+  it('opens for every replica when several start together on a fresh database', async () => {
+    const db = `wh_test_${process.pid}_${created.length}`;
+    await admin.query(`CREATE DATABASE ${db}`);
+    created.push(db);
+    // Without a lock around the schema, most of these lose a race on the catalog and throw.
+    const opened = await Promise.allSettled(
+      Array.from({ length: 4 }, () => PostgresStore.open(`postgres://postgres@127.0.0.1:5432/${db}`)),
+    );
+    for (const o of opened) if (o.status === 'fulfilled') await o.value.close();
+    expect(opened.map((o) => (o.status === 'rejected' ? String(o.reason) : 'opened'))).toEqual(
+      Array(4).fill('opened'),
+    );
+  });
+});
+
+describe('PostgreSQL connections', () => {
+  it('survives PostgreSQL dropping its idle connections and carries on with new ones', async () => {
+    const db = `wh_test_${process.pid}_${created.length}`;
+    await admin.query(`CREATE DATABASE ${db}`);
+    created.push(db);
+    const store = await PostgresStore.open(`postgres://postgres@127.0.0.1:5432/${db}`);
+    try {
+      await store.ping();
+      const dropped = await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [db],
+      );
+      expect(dropped.rowCount).toBeGreaterThan(0);
+      // The pool hears of the dropped connection on its own schedule; a crash would end this run.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await store.ping();
+      expect(await store.idempotency.claim('after-drop', 60)).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
 });
