@@ -5,7 +5,15 @@ import { CANARY, type CanaryState, parseCanary } from '../../src/canary/canary-r
 import { SqliteStore } from '../../src/store/sqlite-store.ts';
 import type { PeerMessage } from '../support/slack-peer.ts';
 import { ALICE, auditRecords, BOB, type E2eBot, messageText, startE2eBot } from './bot.ts';
-import { kubectlApply as apply, kubectl } from './kubectl.ts';
+import {
+  type CanaryWorkload,
+  canaryConfig,
+  canaryWorkload,
+  deleteCanaryWorkload,
+  deploymentExists,
+  deploymentField,
+  deploymentImage,
+} from './canary-workload.ts';
 
 /**
  * Canary runs on the real control plane with real Prometheus: the seeded exporter gives canary
@@ -14,53 +22,11 @@ import { kubectlApply as apply, kubectl } from './kubectl.ts';
 const NS = 'shop';
 const IMAGE = 'registry.example.com/shop/cdemo';
 const INTERVAL = 12;
-const CONFIG = [
-  'policy:',
-  '  rules:',
-  '    - name: shop-direct',
-  `      namespaces: [${NS}]`,
-  '      write: allow',
-  'canary:',
-  '  rateWindow: 15s',
-  '  sampleStep: 2s',
-  '  tickInterval: 1s',
-  '  lease: 15s',
-  '  rolloutTimeout: 60s',
-];
-
-const exporterUrl = () =>
-  process.env.WH_E2E_EXPORTER_URL ?? `http://127.0.0.1:${process.env.WH_EXPORTER_PORT ?? '29100'}`;
+const CONFIG = canaryConfig(NS);
 
 /** A stable Deployment of 4 pods whose app's traffic the exporter serves with `errorRatio` per track. */
-async function workload(
-  name: string,
-  traffic: { stable: number; canary: number; canaryRps?: number },
-): Promise<void> {
-  await apply(`
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: ${name}, namespace: ${NS} }
-spec:
-  replicas: 4
-  progressDeadlineSeconds: 30
-  selector: { matchLabels: { app: ${name} } }
-  template:
-    metadata: { labels: { app: ${name} } }
-    spec:
-      containers: [{ name: app, image: "${IMAGE}:v1" }]
-`);
-  await kubectl('rollout', 'status', `deploy/${name}`, '-n', NS, '--timeout=60s');
-  for (const [track, errorRatio, rps] of [
-    [undefined, traffic.stable, 50],
-    ['canary', traffic.canary, traffic.canaryRps ?? 50],
-  ] as const) {
-    const response = await fetch(`${exporterUrl()}/control`, {
-      method: 'POST',
-      body: JSON.stringify({ app: name, ...(track ? { track } : {}), requestsPerSecond: rps, errorRatio }),
-    });
-    expect(response.status).toBe(200);
-  }
-}
+const workload = (name: string, traffic: CanaryWorkload['traffic']) =>
+  canaryWorkload({ namespace: NS, name, image: IMAGE, traffic });
 
 async function runOf(
   dataDir: string,
@@ -99,15 +65,9 @@ function canaryMessage(bot: E2eBot, stable: string): PeerMessage | undefined {
   return bot.peer.messages().find((m) => (m.text ?? '').includes(`Canary of deploy/${stable} `));
 }
 
-const imageOf = (name: string) =>
-  kubectl('get', `deploy/${name}`, '-n', NS, '-o', 'jsonpath={.spec.template.spec.containers[0].image}');
-const replicasOf = (name: string) =>
-  kubectl('get', `deploy/${name}`, '-n', NS, '-o', 'jsonpath={.spec.replicas}');
-const exists = (name: string) =>
-  kubectl('get', `deploy/${name}`, '-n', NS, '-o', 'name').then(
-    () => true,
-    () => false,
-  );
+const imageOf = (name: string) => deploymentImage(NS, name);
+const replicasOf = (name: string) => deploymentField(NS, name, '{.spec.replicas}');
+const exists = (name: string) => deploymentExists(NS, name);
 
 const NAMES = ['cgood', 'cbad', 'cnodata', 'crestart'].map((n) => `${n}-${process.pid % 100000}`);
 const [GOOD, BAD, NODATA, RESTART] = NAMES as [string, string, string, string];
@@ -120,18 +80,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await bot?.stop();
   await bot?.peer.close().catch(() => undefined);
-  for (const name of NAMES) {
-    await kubectl(
-      'delete',
-      'deploy',
-      name,
-      `${name}-canary`,
-      '-n',
-      NS,
-      '--ignore-not-found',
-      '--wait=false',
-    ).catch(() => undefined);
-  }
+  for (const name of NAMES) await deleteCanaryWorkload(NS, name);
 });
 
 const start = (name: string, flags: string) =>

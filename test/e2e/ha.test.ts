@@ -1,130 +1,34 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebhookPayload } from '../../src/alerts/alertmanager-payload.ts';
 import { ALERT_THREAD_KIND, parseIncidentState } from '../../src/alerts/incident-state.ts';
 import { alertOf, groupPayload } from '../support/alert-payloads.ts';
 import { SlackPeer } from '../support/slack-peer.ts';
-import { e2e } from './e2e-env.ts';
-import { kubectl as admin, kubectlApply as applyAsAdmin, leaseNamespaceManifest } from './kubectl.ts';
+import {
+  alive,
+  becameLeaderAt,
+  LEASE_MS,
+  leaderLoops,
+  leading,
+  loopsOf,
+  RETRY_MS,
+  Replicas,
+  waitFor,
+} from './replicas.ts';
 
 // Three `wheelhouse serve` processes sharing one PostgreSQL database and one Slack peer, electing a
 // leader through a real Lease on the harness API server. An Alertmanager-like sender posts an alert
 // storm to the replicas round-robin (as a Service would), and the leader is SIGKILLed half-way.
 // Afterwards every alert group has exactly one root message with every note once, and every
 // notification was taken (audited) once.
-const NAMESPACE = `wh-ha-storm-${process.pid}`;
-const LEASE = 'wheelhouse';
-const LEASE_MS = 15_000;
-const RETRY_MS = 2_000;
 const CHANNEL = 'CALERTS01';
 const TOKEN = 'ha-alerts-token-0123456789';
-const ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
-const DB = `wh_ha_${process.pid}_${Date.now()}`;
-const DB_URL = `postgres://postgres@127.0.0.1:5432/${DB}`;
 const GROUPS = 24;
 const ROUNDS = 7;
 /** The round after which the leader is killed: the storm goes on against the two survivors. */
 const KILL_AFTER_ROUND = 2;
 
-const run = promisify(execFile);
-
-interface Replica {
-  name: string;
-  child: ChildProcess;
-  logs: Array<{ at: number; msg: string; loop?: string | undefined }>;
-  url: string | undefined;
-  exited: Promise<number | null>;
-}
-
-const root = join(import.meta.dirname, '../..');
-const dataRoot = mkdtempSync(join(tmpdir(), 'wh-ha-storm-'));
-const configPath = join(dataRoot, 'wheelhouse.yaml');
-const replicas: Replica[] = [];
 let peer: SlackPeer;
-let pgAdmin: pg.Client;
-let db: pg.Client;
-
-/** The environment of a replica (and of `wheelhouse audit verify` against the same store). */
-function envOf(name: string): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env['PATH'],
-    HOME: process.env['HOME'],
-    KUBECONFIG: e2e.kubeconfig,
-    WH_CONFIG: configPath,
-    WH_KUBE_CONTEXT: 'wheelhouse',
-    WH_DATA_DIR: join(dataRoot, name),
-    WH_HTTP_HOST: '127.0.0.1',
-    WH_HTTP_PORT: '0',
-    WH_LOG_LEVEL: 'info',
-    WH_STORE: 'postgres',
-    WH_DATABASE_URL: DB_URL,
-    WH_LEADER_ELECTION: 'true',
-    WH_LEASE_NAMESPACE: NAMESPACE,
-    WH_LEASE_NAME: LEASE,
-    WH_POD_NAME: name,
-    WH_SLACK_MODE: 'http',
-    SLACK_BOT_TOKEN: peer.token,
-    SLACK_SIGNING_SECRET: 'ha-signing-secret-0123456789',
-    SLACK_API_URL: peer.apiUrl,
-    WH_ALERTS_ENABLED: 'true',
-    WH_ALERTS_TOKEN: TOKEN,
-    WH_ALERTS_CHANNEL: CHANNEL,
-  };
-}
-
-function startReplica(name: string): Replica {
-  const child = spawn(process.execPath, ['src/cli.ts', 'serve'], {
-    cwd: root,
-    env: envOf(name),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const replica: Replica = {
-    name,
-    child,
-    logs: [],
-    url: undefined,
-    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-  };
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    try {
-      const entry: unknown = JSON.parse(line);
-      if (typeof entry !== 'object' || entry === null || !('msg' in entry)) return;
-      const loop = 'loop' in entry ? String(entry.loop) : undefined;
-      replica.logs.push({ at: Date.now(), msg: String(entry.msg), loop });
-      if (entry.msg === 'wheelhouse is serving' && 'url' in entry) replica.url = String(entry.url);
-    } catch {
-      // Not a JSON log line.
-    }
-  });
-  child.stderr.on('data', (chunk: Buffer) => process.stderr.write(`[${name}] ${chunk}`));
-  replicas.push(replica);
-  return replica;
-}
-
-const leading = (r: Replica) => r.logs.some((l) => l.msg === 'became leader');
-const loopsOf = (r: Replica) =>
-  r.logs.filter((l) => l.msg === 'background loop started').map((l) => l.loop ?? '');
-const alive = (r: Replica) => r.child.exitCode === null && r.child.signalCode === null;
-
-async function waitFor<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => T | undefined | Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+let replicas: Replicas;
 
 /**
  * Posts one notification as Alertmanager would through a Service: to the next replica in turn, and
@@ -133,7 +37,7 @@ async function waitFor<T>(
 let turn = 0;
 async function deliver(payload: WebhookPayload): Promise<void> {
   for (let attempt = 0; attempt < 30; attempt += 1) {
-    const live = replicas.filter((r) => alive(r) && r.url);
+    const live = replicas.all.filter((r) => alive(r) && r.url);
     const target = live[turn++ % live.length];
     if (!target?.url) throw new Error('no live replica');
     try {
@@ -172,7 +76,7 @@ interface ThreadRow {
 }
 
 async function threads(): Promise<ThreadRow[]> {
-  const { rows } = await db.query<{ key: string; state: string }>(
+  const { rows } = await replicas.db.query<{ key: string; state: string }>(
     'SELECT key, state FROM runs WHERE kind = $1',
     [ALERT_THREAD_KIND],
   );
@@ -186,35 +90,26 @@ const converged = (t: ThreadRow) =>
 
 describe('three replicas on PostgreSQL through a leader kill in an alert storm', () => {
   beforeAll(async () => {
-    pgAdmin = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 5000 });
-    await pgAdmin.connect();
-    await pgAdmin.query(`CREATE DATABASE ${DB}`);
-    db = new pg.Client({ connectionString: DB_URL, connectionTimeoutMillis: 5000 });
-    await db.connect();
     peer = await SlackPeer.start({ channels: [{ id: CHANNEL, name: 'alerts', isMember: true }] });
-    // Enrichment reads workloads the harness does not have; root, notes and updates are under test.
-    writeFileSync(configPath, 'alerts:\n  enrichment: false\n  updateInterval: 2s\n');
-    await applyAsAdmin(leaseNamespaceManifest(NAMESPACE, LEASE));
+    replicas = await Replicas.create({
+      prefix: 'wh-ha-storm',
+      peer,
+      // Enrichment reads workloads the harness does not have; root, notes and updates are under test.
+      config: 'alerts:\n  enrichment: false\n  updateInterval: 2s\n',
+      signingSecret: 'ha-signing-secret-0123456789',
+      env: { WH_ALERTS_ENABLED: 'true', WH_ALERTS_TOKEN: TOKEN, WH_ALERTS_CHANNEL: CHANNEL },
+    });
   }, 60_000);
 
   afterAll(async () => {
-    for (const r of replicas) if (alive(r)) r.child.kill('SIGKILL');
-    await Promise.all(replicas.map((r) => r.exited));
+    await replicas?.close();
     await peer?.close();
-    await db?.end().catch(() => undefined);
-    await pgAdmin?.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`).catch(() => undefined);
-    await pgAdmin?.end().catch(() => undefined);
-    await admin('delete', 'namespace', NAMESPACE, '--wait=false').catch(() => undefined);
-    rmSync(dataRoot, { recursive: true, force: true });
   }, 60_000);
 
   it('keeps one root per group, every note once, every notification taken once, and fails over', async () => {
     const started = Date.now();
-    const all = ['ha-a', 'ha-b', 'ha-c'].map(startReplica);
-    await Promise.all(all.map((r) => waitFor(`${r.name} serving`, 60_000, () => r.url)));
-    const first = await waitFor('a leader', 30_000, () => all.find(leading));
-    await new Promise((r) => setTimeout(r, RETRY_MS)); // a leader is not enough: exactly one
-    expect(all.filter(leading).map((r) => r.name)).toEqual([first.name]);
+    const all = await replicas.startAll(['ha-a', 'ha-b', 'ha-c']);
+    const first = await replicas.soleLeader();
 
     let killedAt = 0;
     for (let r = 0; r < ROUNDS; r += 1) {
@@ -227,11 +122,7 @@ describe('three replicas on PostgreSQL through a leader kill in an alert storm',
             await deliver(notification(g, r));
         }),
       );
-      if (r === KILL_AFTER_ROUND) {
-        killedAt = Date.now();
-        first.child.kill('SIGKILL');
-        await first.exited;
-      }
+      if (r === KILL_AFTER_ROUND) killedAt = await replicas.kill(first);
     }
     const stormDoneAt = Date.now();
 
@@ -243,13 +134,12 @@ describe('three replicas on PostgreSQL through a leader kill in an alert storm',
     const convergedMs = Date.now() - killedAt;
     const rest = all.filter((r) => r !== first);
     const second = await waitFor('a new leader', LEASE_MS + 4 * RETRY_MS + 5_000, () => rest.find(leading));
-    const failoverMs = (second.logs.find((l) => l.msg === 'became leader')?.at ?? Date.now()) - killedAt;
+    const failoverMs = (becameLeaderAt(second) ?? Date.now()) - killedAt;
     expect(rest.filter(leading).map((r) => r.name)).toEqual([second.name]);
     expect(failoverMs).toBeLessThan(LEASE_MS + 2 * RETRY_MS + 2_000);
     // Background loops ran on the leaders only; requests were handled by every replica.
-    const loops = ['alert-thread-sweep', 'canary-stepping', 'change-upkeep', 'pipeline-following'];
-    expect(loopsOf(first).sort()).toEqual(loops);
-    expect(loopsOf(second).sort()).toEqual(loops);
+    expect(loopsOf(first).sort()).toEqual(leaderLoops(true));
+    expect(loopsOf(second).sort()).toEqual(leaderLoops(true));
     expect(rest.filter((r) => r !== second).flatMap(loopsOf)).toEqual([]);
     expect(first.logs.filter((l) => l.msg === 'became leader')).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 3_000)); // nothing more may arrive
@@ -274,7 +164,7 @@ describe('three replicas on PostgreSQL through a leader kill in an alert storm',
 
     // Each notification taken once: one `alert.received` per delivered notification that
     // changed something, exactly one "new thread" per group, no request id audited twice.
-    const { rows: audit } = await db.query<{ request_id: string; type: string; body: string }>(
+    const { rows: audit } = await replicas.db.query<{ request_id: string; type: string; body: string }>(
       'SELECT request_id, type, body FROM audit ORDER BY seq',
     );
     const received = audit.filter((a) => a.type === 'alert.received');
@@ -282,11 +172,7 @@ describe('three replicas on PostgreSQL through a leader kill in an alert storm',
     expect(received.filter((a) => a.body.includes('new thread'))).toHaveLength(GROUPS);
     expect(received.length).toBeGreaterThanOrEqual(GROUPS * ROUNDS);
     // The hash chain, appended to by three processes, verifies with the CLI.
-    const verify = await run(process.execPath, ['src/cli.ts', 'audit', 'verify'], {
-      cwd: root,
-      env: envOf('verify'),
-    });
-    expect(verify.stdout).toMatch(/^Audit chain intact: \d+ record\(s\) verified/);
+    expect(await replicas.verifyAudit()).toMatch(/^Audit chain intact: \d+ record\(s\) verified/);
 
     process.stdout.write(
       `\n[ha] ${GROUPS} groups × ${ROUNDS} rounds (${received.length} notifications audited); ` +
