@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { type AuditEntry, auditActor } from '../audit/audit-record.ts';
+import { recordReply, replyOutcome } from '../audit/record-reply.ts';
 import { toWheelhouseError, WheelhouseError } from '../errors.ts';
 import { evaluate, type Plan } from '../policy/evaluate.ts';
 import type { Policy } from '../policy/policy-schema.ts';
@@ -102,35 +103,18 @@ async function run(
     plan: null,
     skill: null,
     input: outcome.ok ? outcome.done.input : outcome.input,
-    outcome: outcome.ok
-      ? 'ok'
-      : outcome.error.code === 'POLICY_DENIED' || outcome.error.code === 'FORBIDDEN'
-        ? 'denied'
-        : 'error',
+    outcome: replyOutcome(outcome),
     errorCode: outcome.ok ? null : outcome.error.code,
     message: outcome.ok ? outcome.done.result.summary : outcome.error.message,
     durationMs,
   };
-  try {
-    await deps.audit.append(entry);
-  } catch (error) {
-    deps.logger.error({ err: error, requestId }, 'audit append failed');
-    return {
-      ok: false,
-      requestId,
-      skill: undefined,
-      durationMs,
-      error: new WheelhouseError('AUDIT_UNAVAILABLE', 'I could not write the audit record of this silence.', {
-        hint: outcome.ok
-          ? 'The silence exists in Alertmanager; expire it there if it should not.'
-          : undefined,
-        cause: error,
-      }),
-    };
-  }
-  return outcome.ok
+  const reply: Reply = outcome.ok
     ? { ok: true, requestId, skill: undefined, durationMs, result: outcome.done.result }
     : { ok: false, requestId, skill: undefined, durationMs, error: outcome.error };
+  return recordReply(deps.audit, entry, reply, deps.logger, {
+    message: 'I could not write the audit record of this silence.',
+    hint: outcome.ok ? 'The silence exists in Alertmanager; expire it there if it should not.' : undefined,
+  });
 }
 
 /** Carries what was known about the command into its audit record when it fails. */

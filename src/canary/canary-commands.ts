@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { type AuditEntry, auditActor } from '../audit/audit-record.ts';
+import { recordReply, replyOutcome } from '../audit/record-reply.ts';
 import { toWheelhouseError, WheelhouseError } from '../errors.ts';
 import { evaluate, type Plan } from '../policy/evaluate.ts';
 import type { Approvers, Policy } from '../policy/policy-schema.ts';
@@ -100,35 +101,16 @@ async function run(
     plan: null,
     skill: null,
     input: { run: runId, action, namespace },
-    outcome: outcome.ok
-      ? 'ok'
-      : outcome.error.code === 'POLICY_DENIED' || outcome.error.code === 'FORBIDDEN'
-        ? 'denied'
-        : 'error',
+    outcome: replyOutcome(outcome),
     errorCode: outcome.ok ? null : outcome.error.code,
     message: outcome.ok ? outcome.result.summary : outcome.error.message,
     durationMs: Math.round(now().getTime() - startedAt.getTime()),
   };
-  const durationMs = entry.durationMs;
-  try {
-    await deps.audit.append(entry);
-  } catch (cause) {
-    deps.logger.error({ err: cause, requestId }, 'audit append failed');
-    return {
-      ok: false,
-      requestId,
-      skill: undefined,
-      durationMs,
-      error: new WheelhouseError(
-        'AUDIT_UNAVAILABLE',
-        'I could not write the audit record, so I am not answering.',
-        { cause },
-      ),
-    };
-  }
-  return outcome.ok
+  const { durationMs } = entry;
+  const reply: Reply = outcome.ok
     ? { ok: true, requestId, skill: undefined, durationMs, result: outcome.result }
     : { ok: false, requestId, skill: undefined, durationMs, error: outcome.error };
+  return recordReply(deps.audit, entry, reply, deps.logger);
 }
 
 function label(action: CanaryAction): string {

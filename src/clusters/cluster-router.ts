@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ApprovalStore } from '../approvals/types.ts';
 import { auditActor } from '../audit/audit-record.ts';
+import { recordReply, replyOutcome } from '../audit/record-reply.ts';
 import { WheelhouseError } from '../errors.ts';
 import { didYouMean } from '../planner/did-you-mean.ts';
 import { stripPrefix } from '../planner/grammar.ts';
@@ -66,39 +67,21 @@ export function createClusterRouter(options: ClusterRouterOptions): RequestHandl
       result instanceof WheelhouseError
         ? { ok: false, requestId, skill, durationMs, error: result }
         : { ok: true, requestId, skill, durationMs, result };
-    try {
-      await options.audit.append({
-        type: 'request',
-        requestId,
-        time: now().toISOString(),
-        actor: auditActor(request.actor),
-        text: request.text,
-        plan: null,
-        skill,
-        input: null,
-        outcome: reply.ok ? 'ok' : 'error',
-        errorCode: reply.ok ? null : reply.error.code,
-        message: reply.ok ? reply.result.summary : reply.error.message,
-        durationMs,
-      });
-    } catch (e) {
-      options.logger.error({ err: e, requestId }, 'audit append failed');
-      return {
-        ok: false as const,
-        requestId,
-        skill,
-        durationMs,
-        error: new WheelhouseError(
-          'AUDIT_UNAVAILABLE',
-          'I could not write the audit record, so I am not answering.',
-          {
-            hint: 'Check the store (`/readyz`, the Wheelhouse log); try again when it is back.',
-            cause: e,
-          },
-        ),
-      };
-    }
-    return reply;
+    const entry = {
+      type: 'request',
+      requestId,
+      time: now().toISOString(),
+      actor: auditActor(request.actor),
+      text: request.text,
+      plan: null,
+      skill,
+      input: null,
+      outcome: replyOutcome(reply),
+      errorCode: reply.ok ? null : reply.error.code,
+      message: reply.ok ? reply.result.summary : reply.error.message,
+      durationMs,
+    };
+    return recordReply(options.audit, entry, reply, options.logger);
   }
 
   return {

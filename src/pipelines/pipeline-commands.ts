@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ApprovalRecord, ApprovalStore } from '../approvals/types.ts';
 import { type AuditEntry, auditActor } from '../audit/audit-record.ts';
+import { recordReply, replyOutcome } from '../audit/record-reply.ts';
 import { toWheelhouseError, WheelhouseError } from '../errors.ts';
 import { type Decision, evaluate } from '../policy/evaluate.ts';
 import type { Policy } from '../policy/policy-schema.ts';
@@ -495,41 +496,29 @@ async function audited(
     outcome = { ok: false, error: toWheelhouseError(error) };
   }
   const durationMs = Math.round(performance.now() - started);
-  try {
-    await appendAudit(
-      deps,
-      { ...request, requestId },
-      type,
-      outcome.ok ? outcome.done.result.summary : outcome.error.message,
-      outcome.ok ? outcome.done.input : null,
-      outcome.ok
-        ? 'ok'
-        : outcome.error.code === 'POLICY_DENIED' || outcome.error.code === 'FORBIDDEN'
-          ? 'denied'
-          : 'error',
-      outcome.ok ? null : outcome.error.code,
-      durationMs,
-    );
-  } catch (error) {
-    deps.logger.error({ err: error, requestId }, 'audit append failed');
-    return {
-      ok: false,
-      requestId,
-      skill: undefined,
-      durationMs,
-      error: new WheelhouseError(
-        'AUDIT_UNAVAILABLE',
-        'I could not write the audit record of this pipeline command.',
-        { cause: error },
-      ),
-    };
-  }
-  return outcome.ok
+  const entry = auditEntryOf(
+    deps,
+    { ...request, requestId },
+    type,
+    outcome.ok ? outcome.done.result.summary : outcome.error.message,
+    outcome.ok ? outcome.done.input : null,
+    replyOutcome(outcome),
+    outcome.ok ? null : outcome.error.code,
+    durationMs,
+  );
+  const reply: Reply = outcome.ok
     ? { ok: true, requestId, skill: 'pipeline-run', durationMs, result: outcome.done.result }
     : { ok: false, requestId, skill: 'pipeline-run', durationMs, error: outcome.error };
+  return recordReply(deps.audit, entry, reply, deps.logger, {
+    message: 'I could not write the audit record of this pipeline command.',
+  });
 }
 
-async function appendAudit(
+async function appendAudit(...args: Parameters<typeof auditEntryOf>): Promise<void> {
+  await args[0].audit.append(auditEntryOf(...args));
+}
+
+function auditEntryOf(
   deps: PipelineCommandDeps,
   request: ChatRequest & { requestId: string },
   type: string,
@@ -538,9 +527,9 @@ async function appendAudit(
   outcome: AuditEntry['outcome'],
   errorCode: string | null = null,
   durationMs = 0,
-): Promise<void> {
+): AuditEntry {
   const { actor } = request;
-  await deps.audit.append({
+  return {
     type,
     requestId: request.requestId,
     time: deps.now().toISOString(),
@@ -553,5 +542,5 @@ async function appendAudit(
     errorCode,
     message,
     durationMs,
-  });
+  };
 }

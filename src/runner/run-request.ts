@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { type AuditEntry, auditActor } from '../audit/audit-record.ts';
+import { recordReply, replyOutcome } from '../audit/record-reply.ts';
 import type { ChangeProposal } from '../changes/types.ts';
 import { toWheelhouseError, WheelhouseError } from '../errors.ts';
 import type { KubeClient } from '../kube/types.ts';
@@ -126,30 +127,11 @@ export async function runRequest(deps: RunnerDeps, request: ChatRequest): Promis
 
   const durationMs = Math.round(performance.now() - started);
   const skill = trace.skill?.name;
-  let reply: Reply = outcome.ok
+  const answer: Reply = outcome.ok
     ? { ok: true, requestId, skill, durationMs, result: outcome.result }
     : { ok: false, requestId, skill, durationMs, error: outcome.error };
-
-  try {
-    await deps.audit.append(auditEntry(request, requestId, startedAt, trace, reply));
-  } catch (e) {
-    // A record that cannot be written means the answer is not given: the log must be complete.
-    deps.logger.error({ err: e, requestId }, 'audit append failed');
-    reply = {
-      ok: false,
-      requestId,
-      skill,
-      durationMs,
-      error: new WheelhouseError(
-        'AUDIT_UNAVAILABLE',
-        'I could not write the audit record, so I am not answering.',
-        {
-          hint: 'Check the store (`/readyz`, the Wheelhouse log); try again when it is back.',
-          cause: e,
-        },
-      ),
-    };
-  }
+  const entry = auditEntry(request, requestId, startedAt, trace, answer);
+  const reply = await recordReply(deps.audit, entry, answer, deps.logger);
   if (!reply.ok && reply.error.code === 'INTERNAL') {
     deps.logger.error({ err: reply.error.cause ?? reply.error, requestId }, 'request failed');
   }
@@ -556,11 +538,7 @@ function auditEntry(
     plan: trace.plan && trace.llm ? { ...trace.plan, llm: trace.llm } : trace.plan,
     skill: trace.skill?.name ?? null,
     input: trace.plan?.steps[0]?.input ?? null,
-    outcome: reply.ok
-      ? 'ok'
-      : reply.error.code === 'FORBIDDEN' || reply.error.code === 'POLICY_DENIED'
-        ? 'denied'
-        : 'error',
+    outcome: replyOutcome(reply),
     errorCode: reply.ok ? null : reply.error.code,
     message: reply.ok ? reply.result.summary : reply.error.message,
     durationMs: reply.durationMs,
