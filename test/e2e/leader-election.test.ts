@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { e2e } from './e2e-env.ts';
 import { kubectl as admin, kubectlApply as applyAsAdmin, leaseNamespaceManifest } from './kubectl.ts';
+import { leading, waitFor } from './replicas.ts';
 
 // Three `wheelhouse serve` processes against the harness API server, electing a leader through a
 // real coordination.k8s.io/v1 Lease as the bot's own identity (user `wheelhouse`), with client-go's
@@ -68,22 +69,7 @@ function startReplica(name: string): Replica {
   return replica;
 }
 
-const leading = (r: Replica) => r.logs.filter((l) => l.msg === 'became leader').length;
 const hasLog = (r: Replica, msg: string) => r.logs.some((l) => l.msg === msg);
-
-async function waitFor<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => T | undefined | Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function lease(): Promise<{ holder: string; transitions: number }> {
   const json: unknown = JSON.parse(await admin('-n', NAMESPACE, 'get', 'lease', LEASE, '-o', 'json'));
@@ -120,9 +106,9 @@ describe('several replicas elect one leader through a Lease', () => {
     );
 
     // One leader, and the Lease names it.
-    const first = await waitFor('a leader', 30_000, () => all.find((r) => leading(r) > 0));
+    const first = await waitFor('a leader', 30_000, () => all.find((r) => leading(r)));
     await new Promise((r) => setTimeout(r, 3 * RETRY_MS)); // a few more rounds: nobody else may lead
-    expect(all.filter((r) => leading(r) > 0).map((r) => r.name)).toEqual([first.name]);
+    expect(all.filter((r) => leading(r)).map((r) => r.name)).toEqual([first.name]);
     expect((await lease()).holder).toMatch(new RegExp(`^${first.name}_`));
     const before = (await lease()).transitions;
 
@@ -132,11 +118,11 @@ describe('several replicas elect one leader through a Lease', () => {
     await first.exited;
     const rest = all.filter((r) => r !== first);
     const second = await waitFor('a new leader after the kill', LEASE_MS + 4 * RETRY_MS + 5_000, () =>
-      rest.find((r) => leading(r) > 0),
+      rest.find((r) => leading(r)),
     );
     const failoverMs = (second.logs.find((l) => l.msg === 'became leader')?.at ?? Date.now()) - killedAt;
     await new Promise((r) => setTimeout(r, 2 * RETRY_MS));
-    expect(rest.filter((r) => leading(r) > 0).map((r) => r.name)).toEqual([second.name]);
+    expect(rest.filter((r) => leading(r)).map((r) => r.name)).toEqual([second.name]);
     const afterKill = await lease();
     expect(afterKill.holder).toMatch(new RegExp(`^${second.name}_`));
     expect(afterKill.transitions).toBe(before + 1);
@@ -152,7 +138,7 @@ describe('several replicas elect one leader through a Lease', () => {
     expect(await second.exited).toBe(0);
     expect(hasLog(second, 'released the lease')).toBe(true);
     await waitFor('the last replica to lead', 3 * RETRY_MS + 2_000, () =>
-      leading(third) > 0 ? true : undefined,
+      leading(third) ? true : undefined,
     );
     const handoverMs = (third.logs.find((l) => l.msg === 'became leader')?.at ?? Date.now()) - termAt;
     expect((await lease()).holder).toMatch(new RegExp(`^${third.name}_`));

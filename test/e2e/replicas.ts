@@ -47,7 +47,7 @@ export interface ReplicasOptions {
   env?: Record<string, string> | undefined;
 }
 
-export const leading = (r: Replica): boolean => r.logs.some((l) => l.msg === 'became leader');
+export const leading = (r: Pick<Replica, 'logs'>): boolean => r.logs.some((l) => l.msg === 'became leader');
 /** When `r` logged `became leader` (epoch ms), if it has. */
 export const becameLeaderAt = (r: Replica): number | undefined =>
   r.logs.find((l) => l.msg === 'became leader')?.at;
