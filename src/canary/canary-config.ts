@@ -53,8 +53,14 @@ export const canaryConfigSchema = z
         z.object({ users: z.array(z.string().min(1)).min(1), quorum: z.number().int().min(1).default(1) }),
       ])
       .optional(),
-    /** How long a run stays with one Wheelhouse that stopped answering. */
-    lease: durationText.default('3m'),
+    /**
+     * How long a run stays with one Wheelhouse that stopped answering (crashed, killed, cut off):
+     * after a leader failover the run moves on within this. The stepping Wheelhouse renews the lease
+     * every third of it while it works, so it need not exceed `rolloutTimeout`; more than 0.
+     */
+    lease: durationText
+      .refine((text) => (parseDurationSeconds(text) ?? 0) > 0, 'must be longer than 0s')
+      .default('30s'),
     /** How long a step, promotion or rollback waits for its pods. */
     rolloutTimeout: durationText.default('2m'),
   })

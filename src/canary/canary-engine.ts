@@ -10,13 +10,12 @@ import type { RunRecord, RunStore } from '../store/run-store.ts';
 import type { AuditLog } from '../store/types.ts';
 import { analyze, decideAnalysis, type MetricSpec, metricQuery } from './analysis.ts';
 import type { RunSettings } from './canary-config.ts';
+import { CanaryLease, type Repeat, repeatWithInterval } from './canary-lease.ts';
 import {
   afterAnalysis,
   applyCommand,
   CANARY,
-  type CanaryPhase,
   type CanaryState,
-  isFinal,
   type PendingCanary,
   parseCanary,
   pendingCanarySchema,
@@ -43,8 +42,14 @@ export interface CanaryEngineDeps {
   reporter: CanaryReporter;
   /** This process, as lease owner. */
   owner: string;
-  /** A run is stepped by the owner of an unexpired lease only. @default 60 s */
+  /**
+   * A run is stepped by the owner of an unexpired lease only; a tick renews it every third of this
+   * while it works, so this bounds how long a crashed owner keeps a run, not how long a step may take.
+   * @default 30 s
+   */
   leaseMs?: number | undefined;
+  /** Timer of the lease heartbeat, injectable so tests beat it by hand. @default setInterval */
+  repeat?: Repeat | undefined;
   /** Rate window of the built-in queries, e.g. "1m". */
   rateWindow: string;
   /** Seconds between samples of one analysis. */
@@ -57,17 +62,21 @@ export interface CanaryEngineDeps {
   logger: Logger;
 }
 
-/** The status of the run record per phase: `active` while in flight, else how it ended. */
-export function runStatusOf(phase: CanaryPhase): string {
-  return isFinal(phase) ? phase : 'active';
+/** What one tick works with: the requester's writer, and the run's lease checked before each side effect. */
+interface Tick {
+  writer: KubeWriter;
+  /** The caller's signal (stopping, no longer the leader) or the lease lost, whichever comes first. */
+  signal: AbortSignal;
+  lease: CanaryLease;
 }
 
 /**
  * Steps canary runs: each tick takes the run's lease by compare-and-set (so one process steps a
- * run), carries out chat commands, lands the current step, analyzes when due and promotes or rolls
- * back, then stores the state and updates the chat message. Everything a tick does to the cluster
- * is idempotent (replicas to a number, an image, a delete), so a tick cut short by a crash or a
- * lost lease is simply done again by the next owner: a restart resumes at the same step.
+ * run) and renews it while it works, carries out chat commands, lands the current step, analyzes
+ * when due and promotes or rolls back, then stores the state and updates the chat message. A tick
+ * that finds its run taken over stops before its next side effect. Everything a tick does to the
+ * cluster is idempotent (replicas to a number, an image, a delete), so a tick cut short by a crash
+ * or a lost lease is simply done again by the next owner: a restart resumes at the same step.
  */
 export class CanaryEngine {
   readonly #deps: CanaryEngineDeps;
@@ -115,31 +124,60 @@ export class CanaryEngine {
   }
 
   async #tick(runId: string, signal: AbortSignal | undefined): Promise<void> {
-    const { now } = this.#deps;
     let run = await this.#deps.runs.get(runId);
     if (run?.status === 'pending') run = await this.#init(run);
     if (run?.status !== 'active') return;
-    const fresh = parseCanary(run);
-    if (fresh.lease.owner !== this.#deps.owner && Date.parse(fresh.lease.until) > now().getTime()) return;
-    run = await this.#write(run, { ...fresh, lease: this.#lease() });
-    if (!run) return;
-    const before = parseCanary(run);
+    const lease = await CanaryLease.take(
+      {
+        runs: this.#deps.runs,
+        owner: this.#deps.owner,
+        leaseMs: this.#deps.leaseMs ?? 30_000,
+        now: this.#deps.now,
+        repeat: this.#deps.repeat ?? repeatWithInterval,
+        logger: this.#deps.logger,
+      },
+      run,
+    );
+    if (!lease) return;
+    try {
+      await this.#work(runId, lease, signal);
+    } catch (err) {
+      // Lost mid-tick: the lease said so in the log, and the new owner does this tick again.
+      if (!lease.lost.aborted) throw err;
+    } finally {
+      lease.stop();
+    }
+  }
+
+  /** One tick under the run's lease: commands, the phase's work, the chat message, the stored state. */
+  async #work(runId: string, lease: CanaryLease, signal: AbortSignal | undefined): Promise<void> {
+    const { now } = this.#deps;
+    const before = parseCanary(lease.run);
     let state = before;
+    const tickSignal = signal ? AbortSignal.any([signal, lease.lost]) : lease.lost;
+    const tick: Tick = {
+      writer: this.#deps.writers.writerAs(state.actor.kube, {
+        requestId: state.requestId,
+        signal: tickSignal,
+      }),
+      signal: tickSignal,
+      lease,
+    };
 
     for (const command of state.commands) {
       const next = applyCommand(state, command.action, command.by, now());
       if (next !== state)
-        await this.#audit(next, `canary.${command.action}`, `${command.action} by ${command.by}`);
+        await this.#auditHeld(tick, next, `canary.${command.action}`, `${command.action} by ${command.by}`);
       state = next;
     }
     const handled = new Set(state.commands.map((c) => c.id));
     state = { ...state, commands: [] };
 
-    const writer = this.#deps.writers.writerAs(state.actor.kube, { requestId: state.requestId, signal });
-    state = await this.#advance(state, writer, signal);
+    state = await this.#advance(state, tick);
 
     const changed = JSON.stringify({ ...state, lease: null }) !== JSON.stringify({ ...before, lease: null });
     if (changed || !state.message) {
+      lease.check();
       const message = await this.#deps.reporter
         .show(state.actor, state.message, canaryView(runId, state))
         .catch((err: unknown) => {
@@ -148,26 +186,23 @@ export class CanaryEngine {
         });
       state = { ...state, message };
     }
-    await this.#store(run, state, handled);
+    await lease.finish(state, handled);
   }
 
   /** What the run does in its phase this tick. */
-  async #advance(
-    state: CanaryState,
-    writer: KubeWriter,
-    signal: AbortSignal | undefined,
-  ): Promise<CanaryState> {
+  async #advance(state: CanaryState, tick: Tick): Promise<CanaryState> {
     const { now } = this.#deps;
     switch (state.phase) {
       case 'running': {
-        if (state.appliedStep !== state.stepIndex) return this.#landStep(state, writer, signal);
+        if (state.appliedStep !== state.stepIndex) return this.#landStep(state, tick);
         if (Date.parse(state.nextAnalysisAt) > now().getTime()) return state;
         const metrics = await analyze(state.analysis, (spec, track) =>
-          this.#samples(state, spec, track, signal),
+          this.#samples(state, spec, track, tick.signal),
         );
         const outcome = decideAnalysis(metrics, state.failedChecks, state.failureLimit);
         const next = afterAnalysis(state, metrics, outcome, now());
-        await this.#audit(
+        await this.#auditHeld(
+          tick,
           next,
           `canary.analysis.${outcome.decision}`,
           'reason' in outcome ? outcome.reason : 'every metric passed',
@@ -178,15 +213,15 @@ export class CanaryEngine {
         );
         // A decision to go on is carried out in the same tick: no interval is lost.
         return next.phase === 'running' && next.appliedStep !== next.stepIndex
-          ? this.#landStep(next, writer, signal)
+          ? this.#landStep(next, tick)
           : next.phase === 'promoting' || next.phase === 'rolling-back'
-            ? this.#advance(next, writer, signal)
+            ? this.#advance(next, tick)
             : next;
       }
       case 'promoting':
-        return this.#promote(state, writer, signal);
+        return this.#promote(state, tick);
       case 'rolling-back':
-        return this.#rollBack(state, writer, signal);
+        return this.#rollBack(state, tick);
       default:
         return state;
     }
@@ -241,16 +276,13 @@ export class CanaryEngine {
     return started;
   }
 
-  async #landStep(
-    state: CanaryState,
-    writer: KubeWriter,
-    signal: AbortSignal | undefined,
-  ): Promise<CanaryState> {
+  async #landStep(state: CanaryState, tick: Tick): Promise<CanaryState> {
     const plans = planSteps(state.total, state.steps);
     const plan = plans[state.stepIndex];
     const was = plans[state.appliedStep]?.canary ?? 0;
     if (!plan) return { ...state, phase: 'failed', reason: `no step ${state.stepIndex}` };
-    await this.#audit(
+    await this.#auditHeld(
+      tick,
       state,
       'canary.step',
       `canary at ${plan.weight}%: ${plan.canary} canary, ${plan.stable} stable pod(s)`,
@@ -259,8 +291,9 @@ export class CanaryEngine {
         plan,
       },
     );
-    await applyAll(writer, stepChanges(state, plan, was));
-    await this.#follow(writer, state, state.canary, signal);
+    await applyAll(tick, stepChanges(state, plan, was));
+    // Longer than the lease, possibly: the heartbeat keeps the run meanwhile.
+    await this.#follow(tick, state, state.canary);
     return {
       ...state,
       appliedStep: state.stepIndex,
@@ -268,34 +301,35 @@ export class CanaryEngine {
     };
   }
 
-  async #promote(
-    state: CanaryState,
-    writer: KubeWriter,
-    signal: AbortSignal | undefined,
-  ): Promise<CanaryState> {
+  async #promote(state: CanaryState, tick: Tick): Promise<CanaryState> {
     const workload = await this.#deps
       .readerAs(state.actor.kube, state.requestId)
       .getWorkload({ kind: 'Deployment', namespace: state.namespace, name: state.stable });
     if (workload.kind !== 'Deployment')
       return { ...state, phase: 'failed', reason: `${state.stable} is a ${workload.kind}` };
     const changes = promoteChanges(state, workload.object as V1Deployment);
-    await this.#audit(state, 'canary.promote', `promoting ${state.image} to deploy/${state.stable}`, {
-      reason: state.reason,
-    });
-    await applyAll(writer, changes.stable);
-    const outcome = await this.#follow(writer, state, state.stable, signal);
+    await this.#auditHeld(
+      tick,
+      state,
+      'canary.promote',
+      `promoting ${state.image} to deploy/${state.stable}`,
+      {
+        reason: state.reason,
+      },
+    );
+    await applyAll(tick, changes.stable);
+    const outcome = await this.#follow(tick, state, state.stable);
     if (outcome.phase !== 'done') {
       // The new version does not come up at full size: back to the previous one.
-      await this.#audit(state, 'canary.promote.failed', outcome.message);
+      await this.#auditHeld(tick, state, 'canary.promote.failed', outcome.message);
       const images = { ...state, image: state.previousImage };
-      await applyAll(writer, promoteChanges(images, workload.object as V1Deployment).stable);
+      await applyAll(tick, promoteChanges(images, workload.object as V1Deployment).stable);
       return this.#rollBack(
         { ...state, phase: 'rolling-back', reason: `promotion did not become healthy: ${outcome.message}` },
-        writer,
-        signal,
+        tick,
       );
     }
-    await applyAll(writer, changes.cleanup);
+    await applyAll(tick, changes.cleanup);
     const done = {
       ...state,
       phase: 'promoted' as const,
@@ -303,25 +337,27 @@ export class CanaryEngine {
       stepIndex: state.steps.length - 1,
       endedAt: this.#deps.now().toISOString(),
     };
-    await this.#audit(done, 'canary.promoted', `deploy/${state.stable} runs ${state.image}; canary removed`);
+    await this.#auditHeld(
+      tick,
+      done,
+      'canary.promoted',
+      `deploy/${state.stable} runs ${state.image}; canary removed`,
+    );
     return done;
   }
 
-  async #rollBack(
-    state: CanaryState,
-    writer: KubeWriter,
-    signal: AbortSignal | undefined,
-  ): Promise<CanaryState> {
+  async #rollBack(state: CanaryState, tick: Tick): Promise<CanaryState> {
     const aborted = state.reason?.startsWith('aborted by') === true;
-    await this.#audit(state, 'canary.rollback', state.reason ?? 'rolling back');
-    await applyAll(writer, rollbackChanges(state));
-    const outcome = await this.#follow(writer, state, state.stable, signal);
+    await this.#auditHeld(tick, state, 'canary.rollback', state.reason ?? 'rolling back');
+    await applyAll(tick, rollbackChanges(state));
+    const outcome = await this.#follow(tick, state, state.stable);
     const done = {
       ...state,
       phase: aborted ? ('aborted' as const) : ('rolled-back' as const),
       endedAt: this.#deps.now().toISOString(),
     };
-    await this.#audit(
+    await this.#auditHeld(
+      tick,
       done,
       `canary.${done.phase}`,
       `stable ${state.previousImage} at ${state.total} pod(s): ${outcome.message}`,
@@ -332,8 +368,8 @@ export class CanaryEngine {
     return done;
   }
 
-  #follow(writer: KubeWriter, state: CanaryState, name: string, signal: AbortSignal | undefined) {
-    return writer.followRollout(
+  #follow(tick: Tick, state: CanaryState, name: string) {
+    return tick.writer.followRollout(
       {
         group: 'apps',
         version: 'v1',
@@ -342,7 +378,7 @@ export class CanaryEngine {
         namespace: state.namespace,
         name,
       },
-      { timeoutSeconds: this.#deps.rolloutTimeoutSeconds ?? 120, ...(signal ? { signal } : {}) },
+      { timeoutSeconds: this.#deps.rolloutTimeoutSeconds ?? 120, signal: tick.signal },
     );
   }
 
@@ -351,7 +387,7 @@ export class CanaryEngine {
     state: CanaryState,
     spec: MetricSpec,
     track: 'canary' | 'stable',
-    signal: AbortSignal | undefined,
+    signal: AbortSignal,
   ): Promise<number[]> {
     const source = this.#deps.metrics;
     if (!source) return [];
@@ -372,51 +408,23 @@ export class CanaryEngine {
       });
       return series.flatMap((s) => s.points.map(([, v]) => v)).filter(Number.isFinite);
     } catch (err) {
+      // Stopping or losing the run is no missing data: the tick ends here, and is done again.
+      if (signal.aborted) throw err;
       this.#deps.logger.warn({ err, query }, 'canary analysis query failed; counted as no data');
       return [];
     }
   }
 
-  #lease(): CanaryState['lease'] {
-    return {
-      owner: this.#deps.owner,
-      until: new Date(this.#deps.now().getTime() + (this.#deps.leaseMs ?? 60_000)).toISOString(),
-    };
-  }
-
-  async #write(run: RunRecord, state: CanaryState): Promise<RunRecord | undefined> {
-    return this.#deps.runs.update(
-      run.id,
-      run.version,
-      { status: runStatusOf(state.phase), state },
-      this.#deps.now(),
-    );
-  }
-
-  /**
-   * Stores the tick's outcome. Chat commands may have been added since the claim: they are kept
-   * (those carried out in this tick are dropped) and the write is tried again.
-   */
-  async #store(claimed: RunRecord, state: CanaryState, handled: Set<string>): Promise<void> {
-    let version = claimed.version;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const done = await this.#deps.runs.update(
-        claimed.id,
-        version,
-        { status: runStatusOf(state.phase), state },
-        this.#deps.now(),
-      );
-      if (done) return;
-      const latest = await this.#deps.runs.get(claimed.id);
-      if (!latest) return;
-      const other = parseCanary(latest);
-      if (other.lease.owner !== this.#deps.owner) {
-        this.#deps.logger.warn({ run: claimed.id }, 'another Wheelhouse took this canary run over');
-        return;
-      }
-      state = { ...state, commands: other.commands.filter((c) => !handled.has(c.id)) };
-      version = latest.version;
-    }
+  /** Audits a step of a tick, only while the run is still this process's. */
+  #auditHeld(
+    tick: Tick,
+    state: CanaryState,
+    type: string,
+    message: string,
+    detail?: Record<string, unknown>,
+  ): Promise<void> {
+    tick.lease.check();
+    return this.#audit(state, type, message, detail);
   }
 
   async #audit(
@@ -444,11 +452,12 @@ export class CanaryEngine {
   }
 }
 
-/** Applies changes in order; a canary already gone counts as removed. */
-async function applyAll(writer: KubeWriter, changes: readonly DesiredChange[]): Promise<void> {
+/** Applies changes in order, each only while the run is still this process's; a canary already gone counts as removed. */
+async function applyAll(tick: Tick, changes: readonly DesiredChange[]): Promise<void> {
   for (const change of changes) {
+    tick.lease.check();
     try {
-      await writer.apply(change);
+      await tick.writer.apply(change);
     } catch (e) {
       if (change.type === 'delete' && isWheelhouseError(e) && e.code === 'NOT_FOUND') continue;
       throw e;

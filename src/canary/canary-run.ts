@@ -82,6 +82,11 @@ export function isFinal(phase: CanaryPhase): boolean {
   return FINAL_PHASES.includes(phase);
 }
 
+/** The status of the run record per phase: `active` while in flight, else how it ended. */
+export function runStatusOf(phase: CanaryPhase): string {
+  return isFinal(phase) ? phase : 'active';
+}
+
 /** Keeps the newest analyses only: the run record stays small. */
 const KEEP_CHECKS = 20;
 

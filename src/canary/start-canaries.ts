@@ -119,7 +119,7 @@ export function createCanaries(options: CanariesOptions): Canaries {
         audit: road.audit,
         reporter: reporter ?? logReporter(logger),
         owner,
-        leaseMs: seconds(settings.lease, 180) * 1000,
+        leaseMs: seconds(settings.lease, 30) * 1000,
         rateWindow: settings.rateWindow,
         sampleStepSeconds: seconds(settings.sampleStep, 10),
         rolloutTimeoutSeconds: seconds(settings.rolloutTimeout, 120),

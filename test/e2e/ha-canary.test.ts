@@ -31,8 +31,8 @@ import {
 // leader through a real Lease. A healthy canary is started through chat (the change road, on a
 // follower) and stepped by the leader, with real Prometheus judging it. Once the first step has
 // landed the leader is SIGKILLed; a survivor takes the Lease, then the run (its lease, 15 s here
-// like the Lease's, has lapsed by then; with the default `canary.lease` of 3m the run would wait for
-// it that long), and promotes it. Afterwards the run ended once, every step,
+// like the Lease's and renewed while a step waits, has lapsed by then; the default is 30s), and
+// promotes it. Afterwards the run ended once, every step,
 // analysis and the promotion was audited once, and Slack saw one message for the run, updated in
 // place, with one final outcome.
 const NS = 'shop'; // the exporter serves traffic for shop and payments only

@@ -160,4 +160,11 @@ describe('config', () => {
     expect(other).toMatchObject({ steps: [10, 25, 50, 100], intervalSeconds: 120, gates: [] });
     expect(() => canaryConfigSchema.parse({ rateWindow: 'soon' })).toThrow(/duration/);
   });
+
+  it('leases a run for 30s by default, any length above 0, shorter than a rollout wait too', () => {
+    expect(canaryConfigSchema.parse({})).toMatchObject({ lease: '30s', rolloutTimeout: '2m' });
+    expect(canaryConfigSchema.parse({ lease: '10s', rolloutTimeout: '5m' })).toMatchObject({ lease: '10s' });
+    expect(() => canaryConfigSchema.parse({ lease: '0s' })).toThrow(/longer than 0s/);
+    expect(() => canaryConfigSchema.parse({ lease: '0m' })).toThrow(/longer than 0s/);
+  });
 });
