@@ -21,6 +21,7 @@ import { kubectlWith } from './kubectl.ts';
 // "edge" (the second cluster, seeded with shop/edge-only and a one-replica shop/checkout), reached
 // through a loopback proxy the test can cut. Edge starts unreachable: main must answer as always.
 const EDGE_CHANNEL = 'CEDGE0001';
+const SCALED = `mc-${process.pid % 100000}`;
 const ALERTS_TOKEN = 'multi-cluster-alerts-token-0123';
 const CONFIG = [
   'kube: { name: main }',
@@ -51,13 +52,22 @@ beforeAll(async () => {
     channels: [{ id: EDGE_CHANNEL, name: 'edge-ops' }],
     httpPort: 0,
   });
-  // Scaled back so that a second run of this file starts from the seed.
-  await onEdge('scale', '-n', 'shop', 'deployment/edge-only', '--replicas=2');
+  // A Deployment of this test's own on edge, for the change (the seed stays as the other tests expect it).
+  await onEdge(
+    'create',
+    'deployment',
+    SCALED,
+    '-n',
+    'shop',
+    '--image=registry.example.com/shop/mc:1',
+    '--replicas=1',
+  );
 }, 90_000);
 
 afterAll(async () => {
   await bot?.stop();
   await proxy?.close();
+  await onEdge('delete', 'deployment', SCALED, '-n', 'shop', '--ignore-not-found').catch(() => undefined);
 });
 
 describe('one Wheelhouse, two clusters', () => {
@@ -113,19 +123,19 @@ describe('one Wheelhouse, two clusters', () => {
   });
 
   it("applies each cluster's policy, and an approval lands on the cluster it was asked for", async () => {
-    const denied = await bot.ask('/wh scale deploy/edge-only -n shop --replicas 3');
+    const denied = await bot.ask(`/wh scale deploy/${SCALED} -n shop --replicas 2`);
     expect(denied.text).toMatch(/Cluster main: Policy does not allow this/);
 
-    const asked = await bot.ask('/wh scale deploy/edge-only -n shop --replicas 3 --cluster edge');
+    const asked = await bot.ask(`/wh scale deploy/${SCALED} -n shop --replicas 2 --cluster edge`);
     expect(asked.text).toMatch(/Waiting for approval/);
     expect(buttonValue(asked.message, 'Approve')).toMatch(/^approve \S+ --cluster edge$/);
     const approved = await bot.click(asked.message, 'Approve', ANA);
     expect(approved.text).toMatch(/`edge`/);
     const replicas = () =>
-      onEdge('get', '-n', 'shop', 'deployment/edge-only', '-o', 'jsonpath={.spec.replicas}');
+      onEdge('get', '-n', 'shop', `deployment/${SCALED}`, '-o', 'jsonpath={.spec.replicas}');
     const deadline = Date.now() + 30_000;
-    while ((await replicas()) !== '3' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
-    expect(await replicas()).toBe('3');
+    while ((await replicas()) !== '2' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    expect(await replicas()).toBe('2');
 
     const records = await auditRecords(bot.dataDir);
     // The change and every step of it are recorded as edge's; the refusal on main as main's.
@@ -133,7 +143,7 @@ describe('one Wheelhouse, two clusters', () => {
     expect(steps.map((r) => r.type)).toEqual(expect.arrayContaining(['change.preview', 'change.apply']));
     expect(new Set(steps.map((r) => r.cluster))).toEqual(new Set(['edge']));
     const refused = records.find((r) => r.type === 'request' && r.outcome === 'denied');
-    expect(refused).toMatchObject({ cluster: 'main', text: 'scale deploy/edge-only -n shop --replicas 3' });
+    expect(refused).toMatchObject({ cluster: 'main', text: `scale deploy/${SCALED} -n shop --replicas 2` });
   });
 
   it('reads an alert on the cluster its label names, and its buttons act there', async () => {
