@@ -124,7 +124,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const handler = routeClusters(
     config,
     app.clusters,
-    { approvals: store.approvals, audit: store.audit, logger },
+    { approvals: store.approvals, audit: app.audit, logger },
     (c) => {
       const { canaries, pipelines } = features.get(c.name) as NonNullable<ReturnType<typeof features.get>>;
       return pipelines.commands(canaries.commands(alerts?.commands(c.runner) ?? c.runner));

@@ -31,6 +31,8 @@ export interface Wheelhouse {
   kube: ClientNodeKubeClient;
   /** The whole store (each cluster's features get their scope of it). */
   store: Store;
+  /** The store's audit log, also printed to stdout with `audit.stdout`: what requests outside a cluster write to. */
+  audit: Store['audit'];
   metrics: WheelhouseMetrics;
   /** What alert enrichment reads with (the same instances the runner uses). */
   sources: { metrics: MetricsSource | undefined; charts: ChartRenderer; redact: (text: string) => string };
@@ -149,6 +151,7 @@ export async function buildWheelhouse(
   return {
     runner: routeClusters(config, clusters, { approvals: store.approvals, audit, logger }, (c) => c.runner),
     clusters,
+    audit,
     road: own.road,
     kube: own.kube,
     store,

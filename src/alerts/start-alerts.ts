@@ -9,6 +9,7 @@ import type { HttpServer } from '../http/http-server.ts';
 import { IdentityMap } from '../identity/identity-map.ts';
 import type { KubeClient } from '../kube/types.ts';
 import type { RequestHandler } from '../runner/types.ts';
+import type { SkillResult } from '../skills/result.ts';
 import { parseDurationSeconds } from '../skills/schema.ts';
 import type { ChartRenderer, MetricsSource } from '../sources/types.ts';
 import type { Store } from '../store/types.ts';
@@ -177,19 +178,24 @@ export function createAlerts(options: AlertsOptions): Alerts {
           return kube ? resolveWorkload(kube, state) : null;
         },
         enrich: settings.enrichment
-          ? async (_id, state) => [
-              await enrichIncident(
-                {
-                  kube: bot(state) ?? options.kube.as(undefined),
-                  metrics: clusterOf(state).metrics,
-                  charts: options.charts,
-                  redact: options.redact,
-                  auditTail: (n) => store.audit.tail(n),
-                  now: () => new Date(),
-                },
-                state,
-              ),
-            ]
+          ? async (_id, state) => {
+              const kube = bot(state);
+              // Another cluster's pods of the same name would mislead: say why there is nothing.
+              if (!kube) return [notServed(clusterOf(state).name)];
+              return [
+                await enrichIncident(
+                  {
+                    kube,
+                    metrics: clusterOf(state).metrics,
+                    charts: options.charts,
+                    redact: options.redact,
+                    auditTail: (n) => store.audit.tail(n),
+                    now: () => new Date(),
+                  },
+                  state,
+                ),
+              ];
+            }
           : undefined,
         onEnriched: (seconds) => enriched?.observe(seconds),
       });
@@ -231,6 +237,14 @@ function alertClusters(options: AlertsOptions): (state: IncidentState) => {
     if (!found)
       return { name: named ?? '', several: true, served: false, kube: undefined, metrics: undefined };
     return { name: found.name, several: true, served: true, kube: found.kube, metrics: found.metrics };
+  };
+}
+
+function notServed(cluster: string): SkillResult {
+  return {
+    summary: `This alert is about cluster ${cluster}, which this Wheelhouse does not serve: no pods, events, logs or buttons.`,
+    tone: 'warning',
+    sections: [],
   };
 }
 

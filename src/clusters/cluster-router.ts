@@ -136,8 +136,9 @@ export function takeClusterFlag(
 ): { kind: 'given'; text: string; cluster: string | undefined } | { kind: 'missing'; text: string } {
   const match = /(^|\s)--cluster(?:=|\s+)([^\s-][^\s]*)/.exec(text);
   if (match) {
-    const text2 = `${text.slice(0, match.index)}${match[1]}${text.slice(match.index + match[0].length)}`;
-    return { kind: 'given', text: text2.replace(/\s+/g, ' ').trim(), cluster: match[2]?.toLowerCase() };
+    // The flag and the space before it go; the rest of the text stays as typed.
+    const rest = `${text.slice(0, match.index)}${text.slice(match.index + match[0].length)}`.trim();
+    return { kind: 'given', text: rest, cluster: match[2]?.toLowerCase() };
   }
   if (/(^|\s)--cluster(=|\s*$|\s+-)/.test(text)) return { kind: 'missing', text };
   return { kind: 'given', text, cluster: undefined };

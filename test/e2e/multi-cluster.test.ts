@@ -25,7 +25,7 @@ const SCALED = `mc-${process.pid % 100000}`;
 const ALERTS_TOKEN = 'multi-cluster-alerts-token-0123';
 const CONFIG = [
   'kube: { name: main }',
-  `alerts: { enabled: true, token: ${ALERTS_TOKEN}, defaultChannel: ${CHANNEL}, enrichment: false, updateInterval: 2s }`,
+  `alerts: { enabled: true, token: ${ALERTS_TOKEN}, defaultChannel: ${CHANNEL}, updateInterval: 2s }`,
   // Main refuses writes outright; edge keeps the default (writes need an approver).
   'policy: { defaults: { write: deny } }',
   'clusters:',
@@ -180,5 +180,23 @@ describe('one Wheelhouse, two clusters', () => {
     const elsewhere = await post('FarAwayDown', 'far-away');
     expect(messageText(elsewhere.blocks)).toMatch(/far-away \(not served here\)/);
     expect(() => buttonValue(elsewhere, 'Restart')).toThrow(/no "Restart" button/);
+    // Enrichment reads the alert's cluster: edge's pods in one thread, nothing from main in the other.
+    const thread = (root: { ts: string }) =>
+      bot.peer
+        .messages()
+        .filter((m) => m.threadTs === root.ts)
+        .map((m) => messageText(m.blocks, m.text))
+        .join('\n');
+    await waitUntil(
+      () => /edge-only-/.test(thread(onEdge)),
+      20_000,
+      "edge's pods in the EdgeOnlyDown thread",
+    );
+    await waitUntil(
+      () => /does not serve/.test(thread(elsewhere)),
+      20_000,
+      'the not-served note in the FarAwayDown thread',
+    );
+    expect(thread(elsewhere)).not.toMatch(/edge-only-|checkout-/);
   });
 });
