@@ -137,7 +137,11 @@ describe('three replicas on PostgreSQL through a leader kill in an alert storm',
     const failoverMs = (becameLeaderAt(second) ?? Date.now()) - killedAt;
     expect(rest.filter(leading).map((r) => r.name)).toEqual([second.name]);
     expect(failoverMs).toBeLessThan(LEASE_MS + 2 * RETRY_MS + 2_000);
-    // Background loops ran on the leaders only; requests were handled by every replica.
+    // Background loops ran on the leaders only; requests were handled by every replica. The new
+    // leader logs its loops just after "became leader", so its log may still be arriving.
+    await waitFor("the new leader's loops", 5_000, () =>
+      loopsOf(second).length >= leaderLoops(true).length ? true : undefined,
+    ).catch(() => undefined);
     expect(loopsOf(first).sort()).toEqual(leaderLoops(true));
     expect(loopsOf(second).sort()).toEqual(leaderLoops(true));
     expect(rest.filter((r) => r !== second).flatMap(loopsOf)).toEqual([]);
