@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { approverText, isApprover } from '../approvals/approvers.ts';
 import type { ApprovalRecord, ApprovalStore } from '../approvals/types.ts';
 import { type AuditEntry, auditActor } from '../audit/audit-record.ts';
 import { recordReply, replyOutcome } from '../audit/record-reply.ts';
@@ -326,7 +327,7 @@ async function cancelRunCommand(
   );
   if (
     decision.effect === 'require_approval' &&
-    !(await isApprover(deps, request.actor, decision.approvers))
+    !(await isApprover(request.actor, decision.approvers, deps.groupMembers))
   ) {
     throw new WheelhouseError(
       'POLICY_DENIED',
@@ -397,7 +398,7 @@ async function decideApproval(
       hint: `It needs ${approval.required.quorum} approver(s) from ${approverText(approval.required)}.`,
     });
   }
-  if (!(await isApprover(deps, request.actor, approval.required))) {
+  if (!(await isApprover(request.actor, approval.required, deps.groupMembers))) {
     throw new WheelhouseError('POLICY_DENIED', 'You are not an approver for this pipeline run.', {
       hint: `It needs ${approval.required.quorum} approver(s) from ${approverText(approval.required)}.`,
     });
@@ -461,23 +462,6 @@ function authorize(
     });
   }
   return decision;
-}
-
-async function isApprover(
-  deps: PipelineCommandDeps,
-  actor: Actor,
-  required: { group?: string | undefined; users?: string[] | undefined },
-): Promise<boolean> {
-  if (required.users?.some((u) => u === actor.id || u === actor.kube?.user)) return true;
-  if (required.group === undefined) return false;
-  if ((actor.kube?.groups ?? []).includes(required.group)) return true;
-  if (actor.surface !== 'slack' || !/^S[A-Z0-9]{6,}$/.test(required.group) || !deps.groupMembers)
-    return false;
-  return (await deps.groupMembers(required.group)).includes(actor.id);
-}
-
-function approverText(required: { group?: string | undefined; users?: string[] | undefined }): string {
-  return required.users?.length ? required.users.join(', ') : `group ${required.group ?? '(none)'}`;
 }
 
 /** Runs one command and audits it whatever the outcome; never throws (like the one road). */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { approverText, isApprover } from '../approvals/approvers.ts';
 import { type AuditEntry, auditActor } from '../audit/audit-record.ts';
 import { recordReply, replyOutcome } from '../audit/record-reply.ts';
 import type { ChangeProposal } from '../changes/types.ts';
@@ -341,7 +342,7 @@ async function decide(
       hint: `It needs ${approval.required.quorum} approver(s) from ${approverText(approval.required)}.`,
     });
   }
-  if (!(await isApprover(deps, request.actor, approval.required))) {
+  if (!(await isApprover(request.actor, approval.required, deps.groupMembers))) {
     throw new WheelhouseError('POLICY_DENIED', `You are not an approver for this change.`, {
       hint: `It needs ${approval.required.quorum} approver(s) from ${approverText(approval.required)}.`,
     });
@@ -397,30 +398,6 @@ async function decide(
       });
     }
   }
-}
-
-/**
- * Whether the actor may approve: listed by id or Kubernetes user, in the Kubernetes group, or a
- * member of the Slack user group (an on-call group synced by a paging tool counts). Asked at click
- * time, so someone who left the group since the request was posted can no longer approve.
- */
-async function isApprover(
-  deps: RunnerDeps,
-  actor: Actor,
-  required: { group?: string | undefined; users?: string[] | undefined },
-): Promise<boolean> {
-  if (required.users?.some((u) => u === actor.id || u === actor.kube?.user)) return true;
-  if (required.group === undefined) return false;
-  if ((actor.kube?.groups ?? []).includes(required.group)) return true;
-  if (actor.surface !== 'slack' || !SLACK_USERGROUP.test(required.group) || !deps.groupMembers) return false;
-  return (await deps.groupMembers(required.group)).includes(actor.id);
-}
-
-/** Slack user group ids look like S0614TZR7. */
-const SLACK_USERGROUP = /^S[A-Z0-9]{6,}$/;
-
-function approverText(required: { group?: string | undefined; users?: string[] | undefined }): string {
-  return required.users?.length ? required.users.join(', ') : `group ${required.group ?? '(none)'}`;
 }
 
 function rejection(reason: string, id: string): string {
